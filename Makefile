@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both set up .venv/ themselves.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/pip install --quiet --disable-pip-version-check
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: demo test lint bench synth deploy destroy layers clean
+
+demo: $(VENV)/.runtime  ## run the whole pipeline locally on generated data
+	$(BIN)/fleetcast demo
+
+test: $(VENV)/.dev node_modules  ## run every test (unit, Spark, infra, e2e)
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check fleetcast tests bench
+
+bench: $(VENV)/.dev  ## re-run the benchmarks whose figures are in the README
+	$(BIN)/python bench/ingest_speed.py
+
+synth: $(VENV)/.dev node_modules  ## CloudFormation template into cdk.out/ (offline, no Docker)
+	npx cdk synth --quiet
+
+deploy: $(VENV)/.dev node_modules  ## needs AWS credentials and Docker (the forecast image)
+	npx cdk deploy
+
+destroy: node_modules
+	npx cdk destroy
+
+layers: $(VENV)/.dev  ## build the pure-Python core Lambda layer into layers/build/
+	$(BIN)/python -m layers.build
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+
+$(VENV)/.runtime: requirements.txt constraints.txt pyproject.toml | $(BIN)/python
+	$(PIP) -r requirements.txt -c constraints.txt
+	$(PIP) --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out fleetcast-demo .pytest_cache

@@ -1,0 +1,5 @@
+import sys
+
+from fleetcast.cli import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""``fleetcast backtest``: rolling-origin backtest of the model against the baselines."""
+
+from __future__ import annotations
+
+import argparse
+
+from fleetcast.commands.forecast import add_model_arguments, config_from, positive_int
+from fleetcast.errors import FleetcastError
+from fleetcast.forecast.backtest import (
+    choose_level_power,
+    default_spec,
+    pooled_scores,
+    run_backtest,
+    score_backtest,
+)
+from fleetcast.forecast.csvio import panel_from_csv
+from fleetcast.forecast.features import Layout
+
+COLUMNS = ("rmse", "mae", "smape", "mase", "coverage80", "coverage95", "width80", "width95")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "backtest", help="rolling-origin backtest of the forecaster vs seasonal-naive baselines",
+        description="Forecast WINDOWS rolling origins STEP apart, each HORIZON steps ahead, with the LightGBM "
+                    "model (trained before the first origin) and the baselines; print their scores.")
+    add_model_arguments(parser)
+    parser.add_argument("--windows", type=positive_int, help="number of origins (default: automatic)")
+    parser.add_argument("--step", type=positive_int, help="steps between origins (default: a day or the horizon)")
+    parser.add_argument("--out", help="also write per-series scores to this CSV")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    panel, _ = panel_from_csv(args.input, args.freq, args.horizon)
+    layout = Layout.for_freq(panel.freq)
+    spec = default_spec(panel, args.horizon, layout, args.windows, args.step)
+    try:
+        backtest = run_backtest(panel, spec, config_from(args), layout)
+    except ValueError as exc:
+        raise FleetcastError(f"{exc} (try fewer --windows or a smaller --step)", where=args.input) from None
+    power = choose_level_power(backtest)
+    pooled = pooled_scores(backtest, panel, power)
+    print(f"backtest: {panel.n_series} series at {panel.freq.name}, {spec.windows} windows x {spec.horizon} "
+          f"steps, origins {spec.step} steps apart")
+    print(f"{'model':14s}" + "".join(f"{c:>12s}" for c in COLUMNS))
+    best = min((m for m in pooled if m != "lgbm"), key=lambda m: pooled[m]["rmse"])
+    for method, scores in pooled.items():
+        print(f"{method:14s}" + "".join(f"{_fmt(scores[c]):>12s}" for c in COLUMNS))
+    verdict = "beats" if pooled["lgbm"]["rmse"] < pooled[best]["rmse"] else "does NOT beat"
+    print(f"lgbm {verdict} the best baseline ({best}) on RMSE")
+    if args.out:
+        try:
+            score_backtest(backtest, panel, power).write_csv(args.out, float_precision=4)
+        except OSError as exc:
+            raise FleetcastError(f"cannot write output: {exc.strerror or exc}", where=args.out) from None
+        print(f"wrote per-series scores to {args.out}")
+    return 0
+
+
+def _fmt(x: float) -> str:
+    return "-" if x is None or x != x else f"{x:.4g}"
+

@@ -1,0 +1,70 @@
+"""``fleetcast forecast``: forecast a CSV series (or several) with 80/95 % intervals."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from fleetcast.errors import FleetcastError
+from fleetcast.forecast.csvio import panel_from_csv, write_forecasts
+from fleetcast.forecast.engine import fit_forecast
+from fleetcast.forecast.model import ModelConfig
+from fleetcast.forecast.version import card_json
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "forecast", help="forecast a CSV of timestamp,value[,series_id] with intervals",
+        description="Forecast the N steps after the last input timestamp of each series. Input: CSV with "
+                    "timestamp,value[,series_id]; empty values and missing rows are gaps, never zeros. "
+                    "Output: series_id,timestamp,yhat,lo80,hi80,lo95,hi95.")
+    add_model_arguments(parser)
+    parser.add_argument("--out", required=True, help="where to write the forecast CSV")
+    parser.add_argument("--model-card", help="also write the model card (JSON) to this file")
+    parser.add_argument("--no-gate", action="store_true",
+                        help="always publish the model, even where a baseline beat it on the backtest")
+    return parser
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by ``forecast`` and ``backtest``."""
+    parser.add_argument("--input", required=True, help="CSV with timestamp,value[,series_id]")
+    parser.add_argument("--horizon", type=positive_int, required=True, help="steps to forecast")
+    parser.add_argument("--freq", help="series frequency (1min, 5min, 15min, 1h, 1d); inferred if omitted")
+    parser.add_argument("--strategy", choices=["direct", "recursive"], default=ModelConfig.strategy,
+                        help="multi-step strategy (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=ModelConfig.num_threads,
+                        help="LightGBM threads (0 = LightGBM's default)")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def config_from(args: argparse.Namespace) -> ModelConfig:
+    return dataclasses.replace(ModelConfig(), strategy=args.strategy, num_threads=args.threads)
+
+
+def run(args: argparse.Namespace) -> int:
+    panel, style = panel_from_csv(args.input, args.freq, args.horizon)
+    result = fit_forecast(panel, args.horizon, config=config_from(args), gate=not args.no_gate)
+    try:
+        write_forecasts(result.forecasts, style, args.out)
+        if args.model_card:
+            Path(args.model_card).write_text(card_json(result.model_card) + "\n")
+    except OSError as exc:
+        raise FleetcastError(f"cannot write output: {exc.strerror or exc}", where=str(exc.filename or args.out)
+                             ) from None
+    published = result.model_card["quality_gate"]["published"]
+    print(f"wrote {result.forecasts.height} rows ({panel.n_series} series x {args.horizon} steps at "
+          f"{panel.freq.name}) to {args.out}; model {result.model_version}; published {published}",
+          file=sys.stdout)
+    return 0

@@ -1,0 +1,227 @@
+"""Split-conformal prediction intervals from rolling-origin residuals, per horizon step, adaptive.
+
+Residuals ``y - yhat`` from out-of-sample backtest windows are *normalised* before their quantiles
+are taken, so intervals widen and narrow with the series:
+
+    sigma = scale_at_origin ** (1 - p) * max(|yhat|, 0.05 * scale) ** p * error_factor
+
+- ``scale_at_origin`` (mean |y| over the week before the origin) follows level shifts;
+- ``|yhat| ** p`` makes intervals wider at busy hours than at night (count-like noise, ``p = 0.5``);
+- the *error factor* is each series' own recent error level (recency-weighted RMS of its normalised
+  residuals realised before the origin, shrunk towards the fleet's), so noisy and quiet series
+  sharing a model keep their own widths, and intervals widen after surprises (adaptive).
+
+The residuals of window ``k`` are studentised by the error factor known at *its* origin, exactly as
+a forecast is at its own origin, so the quantiles stay calibrated for the adaptive widths.
+
+Quantiles are taken per bucket of horizon steps (each bucket holding enough residuals), with the
+finite-sample conformal correction, separately for the lower and upper tail (asymmetric intervals).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LEVELS = (80, 95)
+MIN_PER_BUCKET = 150
+PRIOR_WEIGHT = 50.0
+
+
+@dataclass
+class ErrorScale:
+    """Each series' recent error level: recency-weighted RMS of its normalised backtest residuals.
+
+    Only residuals already realised at the query time count (their target time ``t <= at``), with
+    weight ``exp(-(at - t) / decay)``, plus ``PRIOR_WEIGHT`` pseudo-residuals at the fleet's mean
+    square, so intervals widen after a run of large errors and narrow again after calm ones.
+    """
+
+    series: np.ndarray
+    t: np.ndarray
+    z2: np.ndarray
+    prior: float
+    decay: float
+
+    @classmethod
+    def from_residuals(cls, z: np.ndarray, rows: np.ndarray, origins: np.ndarray, steps: np.ndarray,
+                       decay: float) -> ErrorScale:
+        t = origins[:, None] + steps[None, :]
+        ok = np.isfinite(z)
+        series = np.broadcast_to(rows[:, None], z.shape)[ok]
+        order = np.lexsort((t[ok], series))
+        z2 = (z[ok] ** 2)[order]
+        prior = float(z2.mean()) if z2.size and z2.mean() > 0 else 1.0
+        return cls(series[order], t[ok][order], z2, prior, float(max(decay, 1.0)))
+
+    def at(self, rows: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """The error factor of series ``rows`` at times ``at`` (same length)."""
+        rows, at = np.asarray(rows), np.asarray(at, dtype=np.float64)
+        out = np.full(rows.shape, np.sqrt(self.prior))
+        bounds = np.searchsorted(self.series, np.arange(int(rows.max(initial=-1)) + 2))
+        for i in np.unique(rows):
+            t = self.t[bounds[i]:bounds[i + 1]]
+            if t.size == 0:
+                continue
+            z2 = self.z2[bounds[i]:bounds[i + 1]]
+            where = np.flatnonzero(rows == i)
+            for chunk in np.array_split(where, max(1, where.size * t.size // 2_000_000 + 1)):
+                age = at[chunk][:, None] - t[None, :]
+                w = np.where(age >= 0, np.exp(-np.maximum(age, 0) / self.decay), 0.0)
+                num = w @ z2 + PRIOR_WEIGHT * self.prior
+                out[chunk] = np.sqrt(num / (w.sum(axis=1) + PRIOR_WEIGHT))
+        return np.maximum(out, 1e-6)
+
+
+@dataclass
+class Calibration:
+    """Normalised residual distributions per horizon bucket, and each series' running error level.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> yhat = np.full((50, 4), 100.0); y = yhat + rng.normal(0, 10, yhat.shape)
+    >>> origins = np.arange(50) * 4
+    >>> cal = Calibration.fit(y, yhat, np.full(50, 100.0), np.zeros(50, int), origins, level_power=0.0)
+    >>> cal.horizon, len(cal.residuals)
+    (4, 1)
+    >>> lo, hi = cal.interval(np.full((1, 4), 100.0), np.array([100.0]), np.array([0]), np.array([200]), 80)
+    >>> bool(85 < lo[0, 0] < 90 and 110 < hi[0, 0] < 115)
+    True
+    """
+
+    horizon: int
+    bucket_of_step: np.ndarray
+    residuals: list[np.ndarray]
+    errors: ErrorScale
+    level_power: float
+
+    @classmethod
+    def fit(cls, actual: np.ndarray, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray,
+            origins: np.ndarray, *, steps: np.ndarray | None = None, horizon: int | None = None,
+            level_power: float = 0.5, decay: float | None = None) -> Calibration:
+        """Calibrate from backtest forecasts ``yhat`` (windows x steps) of series ``rows`` vs ``actual``.
+
+        ``steps`` are the horizon steps of the columns (default ``1..yhat.shape[1]``).
+        """
+        steps = np.arange(1, yhat.shape[1] + 1) if steps is None else np.asarray(steps)
+        horizon = horizon or int(steps.max())
+        u, errors, _ = studentise(actual, yhat, scale, rows, origins, steps, level_power, decay or horizon)
+        return cls.from_studentised(u, steps, horizon, errors, level_power)
+
+    @classmethod
+    def from_studentised(cls, u: np.ndarray, steps: np.ndarray, horizon: int, errors: ErrorScale,
+                         level_power: float) -> Calibration:
+        """Quantiles of already studentised residuals ``u`` (rows x steps) per horizon bucket."""
+        col_bucket = _buckets(np.sum(np.isfinite(u), axis=0))
+        residuals = [np.sort(_finite(u[:, col_bucket == b])) for b in range(int(col_bucket.max()) + 1)]
+        nearest = np.clip(np.searchsorted(steps, np.arange(1, horizon + 1)), 0, steps.size - 1)
+        return cls(horizon, col_bucket[nearest], residuals, errors, level_power)
+
+    def _sigma(self, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray, origins: np.ndarray,
+               factor: np.ndarray | None) -> np.ndarray:
+        factor = self.errors.at(rows, origins) if factor is None else factor
+        return sigma(yhat, scale[:, None], self.level_power) * factor[:, None]
+
+    def _bucket(self, ncols: int, steps: np.ndarray | None) -> np.ndarray:
+        steps = np.arange(1, ncols + 1) if steps is None else np.asarray(steps)
+        return self.bucket_of_step[np.clip(steps, 1, self.horizon) - 1]
+
+    def quantile(self, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray, origins: np.ndarray,
+                 q: float, steps: np.ndarray | None = None, factor: np.ndarray | None = None) -> np.ndarray:
+        """The calibrated ``q`` quantile (0 < q < 1) of the value at each forecast step.
+
+        ``yhat`` is ``len(rows) x len(steps)`` (steps default to ``1..``); ``factor`` is the error
+        factor of each row when already known.
+        """
+        zq = np.array([_conformal_quantile(r, q) for r in self.residuals])
+        return yhat + zq[self._bucket(yhat.shape[1], steps)][None, :] * self._sigma(
+            yhat, scale, rows, origins, factor)
+
+    def interval(self, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray, origins: np.ndarray,
+                 level: float, steps: np.ndarray | None = None, factor: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the central ``level`` % interval."""
+        factor = self.errors.at(rows, origins) if factor is None else factor
+        tail = (1 - level / 100) / 2
+        return (self.quantile(yhat, scale, rows, origins, tail, steps, factor),
+                self.quantile(yhat, scale, rows, origins, 1 - tail, steps, factor))
+
+    def prob_above(self, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray, origins: np.ndarray,
+                   threshold) -> np.ndarray:
+        """P(value > threshold) at each step, from the empirical residual distribution."""
+        z = (np.asarray(threshold, dtype=np.float64) - yhat) / self._sigma(yhat, scale, rows, origins, None)
+        z = np.broadcast_to(z, yhat.shape)
+        out = np.full(yhat.shape, np.nan)
+        buckets = self._bucket(yhat.shape[1], None)
+        for b, res in enumerate(self.residuals):
+            cols = buckets == b
+            if not cols.any() or res.size == 0:
+                continue
+            above = res.size - np.searchsorted(res, z[:, cols], side="right")
+            out[:, cols] = (above + 0.5) / (res.size + 1.0)
+        return np.where(np.isnan(z), np.nan, out)
+
+    def quantile_table(self, probs=(0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)) -> dict:
+        """The normalised residual quantiles per horizon bucket (for the model card and risk code)."""
+        steps = np.arange(1, self.horizon + 1)
+        return {
+            "level_power": self.level_power,
+            "probs": list(probs),
+            "buckets": [
+                {"first_step": int(steps[self.bucket_of_step == b].min()),
+                 "last_step": int(steps[self.bucket_of_step == b].max()),
+                 "n": int(res.size),
+                 "quantiles": [round(float(_conformal_quantile(res, p)), 4) for p in probs]}
+                for b, res in enumerate(self.residuals)
+            ],
+        }
+
+
+def studentise(actual: np.ndarray, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray,
+               origins: np.ndarray, steps: np.ndarray, level_power: float, decay: float
+               ) -> tuple[np.ndarray, ErrorScale, np.ndarray]:
+    """Residuals divided by ``sigma`` and by the error factor known at their own origin.
+
+    Returns the studentised residuals, the error scale and each row's error factor.
+    """
+    z = (actual - yhat) / sigma(yhat, scale[:, None], level_power)
+    errors = ErrorScale.from_residuals(z, rows, origins, steps, decay)
+    factor = errors.at(rows, origins)
+    return z / factor[:, None], errors, factor
+
+
+def sigma(yhat: np.ndarray, scale: np.ndarray, level_power: float) -> np.ndarray:
+    """Residual normaliser ``scale**(1-p) * max(|yhat|, 0.05*scale)**p`` (positive)."""
+    level = np.maximum(np.abs(yhat), 0.05 * scale)
+    level = np.where(np.isfinite(level), level, scale)
+    return np.maximum(scale ** (1 - level_power) * level**level_power, 1e-12)
+
+
+def _conformal_quantile(sorted_res: np.ndarray, q: float) -> float:
+    """Empirical quantile with the split-conformal finite-sample correction (outward)."""
+    n = sorted_res.size
+    if n == 0:
+        return np.nan
+    k = int(np.ceil((n + 1) * q)) - 1 if q >= 0.5 else int(np.floor((n + 1) * q)) - 1
+    return float(sorted_res[int(np.clip(k, 0, n - 1))])
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    a = a.ravel()
+    return a[np.isfinite(a)]
+
+
+def _buckets(counts: np.ndarray) -> np.ndarray:
+    """Group consecutive horizon steps so each group holds at least ``MIN_PER_BUCKET`` residuals."""
+    bucket = np.zeros(counts.size, dtype=np.int64)
+    current = filled = consumed = 0
+    total = int(counts.sum())
+    for step, c in enumerate(counts):
+        if filled >= MIN_PER_BUCKET and total - consumed >= MIN_PER_BUCKET:
+            current, filled = current + 1, 0
+        bucket[step] = current
+        filled += int(c)
+        consumed += int(c)
+    return bucket

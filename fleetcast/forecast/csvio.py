@@ -1,0 +1,244 @@
+"""CSV in and out for ``fleetcast forecast`` / ``fleetcast backtest``.
+
+Input: a header with ``timestamp`` and ``value`` (and optionally ``series_id``), one row per time.
+Empty values (or ``NA``/``NaN``/``null``) and missing rows are gaps. Timestamps are ISO 8601
+(``2024-01-01T00:05:00``, ``2024-01-01 00:05``, ``2024-01-01``), optionally with an offset (``Z``,
+``-04:00``, ``+0200``). Forecast timestamps are written back in the same style and offset; when
+the offsets vary (a DST change) the times are aligned in UTC and written with the last row's offset.
+Every problem is an :class:`~fleetcast.errors.InputError` naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from fleetcast.errors import InputError
+from fleetcast.forecast.backtest import min_history
+from fleetcast.forecast.features import Layout
+from fleetcast.forecast.frequency import Frequency
+from fleetcast.forecast.panel import Panel, to_panel
+
+GAP_TOKENS = {"", "na", "nan", "null", "none"}
+_TS = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:([T ])(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+EXAMPLE_TS = "2024-01-01T00:05:00 (optionally with an offset such as -04:00)"
+
+
+@dataclass(frozen=True)
+class TimeStyle:
+    """How the input wrote its timestamps, to write forecasts the same way.
+
+    Examples
+    --------
+    >>> style = TimeStyle("T", True, 0, "-04:00")
+    >>> style.render(np.array(["1995-08-23T00:05"], "datetime64[us]"))
+    ['1995-08-23T00:05:00-04:00']
+    >>> TimeStyle(" ", False, 0, None).render(np.array(["2024-01-01T10:00"], "datetime64[us]"))
+    ['2024-01-01 10:00']
+    """
+
+    sep: str | None
+    seconds: bool
+    fraction: int
+    offset: str | None
+
+    def render(self, local: np.ndarray) -> list[str]:
+        """Format wall-clock times (already in this style's offset)."""
+        text = np.datetime_as_string(local.astype("datetime64[us]"), unit="us")
+        out = []
+        for t in text:
+            date, clock = t[:10], t[11:]
+            if self.sep is None:
+                s = date
+            else:
+                s = date + self.sep + clock[:5]
+                if self.seconds or self.fraction:
+                    s += clock[5:8]
+                if self.fraction:
+                    s += clock[8:9 + self.fraction]
+            out.append(s + (self.offset or ""))
+        return out
+
+
+def _offset_minutes(token: str | None) -> int:
+    if not token or token == "Z":
+        return 0
+    sign = -1 if token[0] == "-" else 1
+    digits = token[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 60 + int(digits[2:4]))
+
+
+def read_history(path: str | Path) -> tuple[pl.DataFrame, TimeStyle]:
+    """Read ``timestamp,value[,series_id]`` into ``series_id, ts, value, line`` (ts = wall-clock time).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> f = os.path.join(tempfile.mkdtemp(), "load.csv")
+    >>> _ = open(f, "w").write("timestamp,value\\n2024-01-01T00:00:00Z,5\\n2024-01-01T00:05:00Z,\\n")
+    >>> frame, style = read_history(f)
+    >>> frame["value"].to_list(), style.offset
+    ([5.0, None], 'Z')
+    """
+    name = str(path)
+    header, lines, records = _read_rows(path)
+    where = {col: header.index(col) for col in ("timestamp", "value", "series_id") if col in header}
+    missing = [c for c in ("timestamp", "value") if c not in where]
+    if missing:
+        raise InputError(f"missing column(s) {', '.join(missing)}: expected a header "
+                         f"timestamp,value[,series_id], got {','.join(header)}", path=name, line=1)
+    if not records:
+        raise InputError("no data rows after the header", path=name)
+    stamps = [r[where["timestamp"]].strip() if len(r) > where["timestamp"] else "" for r in records]
+    local, style = _parse_times(stamps, lines, name)
+    values = _parse_values([r[where["value"]] if len(r) > where["value"] else "" for r in records], lines, name)
+    sids = ([r[where["series_id"]].strip() if len(r) > where["series_id"] else "" for r in records]
+            if "series_id" in where else ["series"] * len(records))
+    frame = pl.DataFrame({"series_id": sids, "ts": pl.Series(local).cast(pl.Datetime("us")),
+                          "value": pl.Series(values, dtype=pl.Float64), "line": lines})
+    dup = frame.select(pl.struct("series_id", "ts").is_duplicated()).to_series().to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[-1])
+        raise InputError(f"duplicate timestamp {stamps[i]} for series {sids[i]!r}", path=name, line=lines[i])
+    return frame, style
+
+
+def _read_rows(path: str | Path) -> tuple[list[str], list[int], list[list[str]]]:
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError("file not found", path=name) from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text CSV file", path=name) from None
+    reader = csv.reader(io.StringIO(text))
+    header = None
+    lines, records = [], []
+    for row in reader:
+        if not row or all(not c.strip() for c in row):
+            continue
+        if header is None:
+            header = [c.strip().lower() for c in row]
+            continue
+        lines.append(reader.line_num)
+        records.append(row)
+    if header is None:
+        raise InputError("empty file (expected a header timestamp,value[,series_id])", path=name)
+    return header, lines, records
+
+
+def _parse_times(stamps: list[str], lines: list[int], name: str) -> tuple[np.ndarray, TimeStyle]:
+    parts = pl.Series(stamps, dtype=pl.String).str.extract_groups(_TS.pattern).struct.unnest()
+    parts.columns = ["date", "sep", "hh", "mm", "ss", "frac", "off"]
+    bad = parts["date"].is_null().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"cannot parse timestamp {stamps[i]!r} (expected ISO 8601 like {EXAMPLE_TS})",
+                         path=name, line=lines[i])
+    clock = (parts["hh"].fill_null("00") + ":" + parts["mm"].fill_null("00") + ":" + parts["ss"].fill_null("00")
+             + parts["frac"].fill_null(""))
+    naive = (parts["date"] + "T" + clock).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
+    if naive.is_null().any():
+        i = int(np.flatnonzero(naive.is_null().to_numpy())[0])
+        raise InputError(f"invalid date or time {stamps[i]!r}", path=name, line=lines[i])
+    offsets = parts["off"].to_list()
+    minutes = np.array([_offset_minutes(o) for o in offsets], dtype=np.int64)
+    last = int(np.argmax(naive.to_numpy() - minutes.astype("timedelta64[m]")))
+    local = naive.to_numpy().astype("datetime64[us]")
+    if len(set(minutes.tolist())) > 1:
+        local = local - (minutes - minutes[last]).astype("timedelta64[m]")
+    sep = parts["sep"][last]
+    frac = parts["frac"][last]
+    style = TimeStyle(sep, parts["ss"][last] is not None, len(frac) - 1 if frac else 0, offsets[last])
+    return local, style
+
+
+def _parse_values(raw: list[str], lines: list[int], name: str) -> list[float | None]:
+    out: list[float | None] = []
+    for text, line in zip(raw, lines, strict=True):
+        token = text.strip()
+        if token.lower() in GAP_TOKENS:
+            out.append(None)
+            continue
+        try:
+            value = float(token)
+        except ValueError:
+            raise InputError(f"value {token!r} is not a number (leave it empty for a gap)",
+                             path=name, line=line) from None
+        if not np.isfinite(value):
+            raise InputError(f"value {token!r} is not finite", path=name, line=line)
+        out.append(value)
+    return out
+
+
+def write_forecasts(forecasts: pl.DataFrame, style: TimeStyle, path: str | Path) -> None:
+    """Write ``series_id,timestamp,yhat,lo80,hi80,lo95,hi95`` with timestamps in the input's style."""
+    stamps = style.render(forecasts["ts"].to_numpy())
+    out = forecasts.select(
+        "series_id", pl.Series("timestamp", stamps, dtype=pl.String),
+        *[pl.col(c).round(4) for c in ("yhat", "lo80", "hi80", "lo95", "hi95")],
+    )
+    out.write_csv(path)
+
+
+def panel_from_csv(path: str | Path, freq: str | None, horizon: int) -> tuple[Panel, TimeStyle]:
+    """Read a CSV into a panel, with one-line errors for every way the input can be unusable.
+
+    Without ``freq`` the times must lie on one regular grid (gaps allowed); with it, times are
+    floored onto the grid that starts at the first time and values sharing a bin are averaged.
+    """
+    name = str(path)
+    history, style = read_history(path)
+    lines = history["line"].to_numpy()
+    if freq is not None:
+        try:
+            step = Frequency.parse(freq)
+        except ValueError as exc:
+            raise InputError(f"--freq: {exc}", path=name) from None
+    else:
+        step = _infer(history, lines, name)
+    panel = to_panel(history, step, snap=True)
+    layout = Layout.for_freq(panel.freq)
+    need = min_history(horizon, layout)
+    span = panel.last - panel.first + 1
+    observed = np.sum(~np.isnan(panel.values), axis=1)
+    for sid, sp, obs in zip(panel.ids, span, observed, strict=True):
+        if sp < need or obs < need // 2:
+            raise InputError(
+                f"series {sid!r}: too little history for a {horizon}-step forecast at {panel.freq.name}: "
+                f"{int(obs)} values over {int(sp)} steps; needs at least {need} steps "
+                f"({horizon} for the horizon + {need - horizon} to learn from), half of them observed",
+                path=name)
+    return panel, style
+
+
+def _seconds(history: pl.DataFrame) -> np.ndarray:
+    return history["ts"].to_numpy().astype("datetime64[s]").astype(np.int64)
+
+
+def _infer(history: pl.DataFrame, lines: np.ndarray, name: str) -> Frequency:
+    secs = _seconds(history)
+    sids = history["series_id"].to_numpy()
+    order = np.lexsort((secs, sids))
+    same = sids[order][1:] == sids[order][:-1]
+    diffs = np.diff(secs[order])[same]
+    if diffs.size == 0:
+        raise InputError("cannot infer the frequency from a single timestamp per series; pass --freq",
+                         path=name)
+    step = int(diffs.min())
+    bad = np.flatnonzero(same & (np.diff(secs[order]) % step != 0))
+    if bad.size or secs.size and np.any((secs - secs.min()) % step):
+        where = (int(lines[order[bad[0] + 1]]) if bad.size
+                 else int(lines[np.flatnonzero((secs - secs.min()) % step)[0]]))
+        raise InputError(f"irregular timestamps: cannot infer a frequency (smallest step {step} s, but this "
+                         f"row is off that grid); pass --freq (e.g. --freq 5min)", path=name, line=where)
+    try:
+        return Frequency.parse(step)
+    except ValueError as exc:
+        raise InputError(f"cannot use the inferred step of {step} s ({exc}); pass --freq", path=name) from None

@@ -1,0 +1,242 @@
+"""Fit, backtest, calibrate, gate and forecast: the one call the pipeline, the CLI and the API use.
+
+:func:`fit_forecast` runs, for a panel of series sharing a frequency:
+
+1. a rolling-origin backtest (model trained before the first origin; baselines beside it);
+2. conformal calibration of each method's intervals from the backtest residuals;
+3. the quality gate: per series, the model is published only if it beats the best baseline on the
+   backtest (``gate_metric``, RMSE by default); otherwise that baseline's forecast is published and
+   the reason is recorded;
+4. the final model, trained on all the data, forecasting ``horizon`` steps after each series' last row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from fleetcast.forecast.backtest import (
+    MODEL,
+    choose_level_power,
+    default_spec,
+    gate_windows,
+    min_history,
+    pooled_scores,
+    run_backtest,
+    score_backtest,
+)
+from fleetcast.forecast.baselines import BASELINES, baseline_forecasts
+from fleetcast.forecast.conformal import LEVELS, Calibration
+from fleetcast.forecast.features import Layout, local_scale
+from fleetcast.forecast.frequency import Frequency
+from fleetcast.forecast.model import GlobalModel, ModelConfig
+from fleetcast.forecast.panel import Panel, panel_frame, to_panel
+from fleetcast.forecast.version import model_card, model_version
+
+
+class InsufficientHistory(ValueError):
+    """No series has enough history for the requested horizon."""
+
+
+@dataclass
+class ForecastResult:
+    """Forecasts with intervals, backtest scores, and the model card that made them.
+
+    ``forecasts``: ``series_id, ts, step, yhat, lo80, hi80, lo95, hi95, model, model_version``.
+    ``backtest``: one row per series and method (model and baselines) with RMSE, MAE, sMAPE, MASE,
+    coverage and width at 80/95 %, ``chosen`` and ``reason`` (the quality gate's decision).
+    ``model`` is the final fitted model (reusable to forecast from later origins without refitting).
+    """
+
+    forecasts: pl.DataFrame
+    backtest: pl.DataFrame
+    model_card: dict
+    skipped: dict[str, str] = field(default_factory=dict)
+    model: GlobalModel | None = None
+    _panel: Panel | None = None
+    _yhat: np.ndarray | None = None
+    _scale: np.ndarray | None = None
+    _methods: list[str] = field(default_factory=list)
+    _calibrations: dict[str, Calibration] = field(default_factory=dict)
+
+    @property
+    def model_version(self) -> str:
+        return self.model_card["model_version"]
+
+    def prob_above(self, threshold: float | dict[str, float]) -> pl.DataFrame:
+        """P(value > threshold) per series and step, from the calibrated residual distribution.
+
+        ``threshold`` is one number or a ``{series_id: threshold}`` mapping.
+        """
+        per_series = np.array([threshold.get(s, np.nan) if isinstance(threshold, dict) else threshold
+                               for s in self._panel.ids], dtype=np.float64)
+        prob = np.full(self._yhat.shape, np.nan)
+        for method in set(self._methods):
+            rows = np.flatnonzero(np.array(self._methods) == method)
+            prob[rows] = self._calibrations[method].prob_above(
+                self._yhat[rows], self._scale[rows], rows, self._panel.last[rows], per_series[rows][:, None])
+        return self._long({"prob_above": prob})
+
+    def quantiles(self, probs: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pl.DataFrame:
+        """Calibrated quantiles of each future value (columns ``q0.05`` ...)."""
+        cols = {}
+        for q in probs:
+            out = np.full(self._yhat.shape, np.nan)
+            for method in set(self._methods):
+                rows = np.flatnonzero(np.array(self._methods) == method)
+                out[rows] = self._calibrations[method].quantile(
+                    self._yhat[rows], self._scale[rows], rows, self._panel.last[rows], q)
+            cols[f"q{q:g}"] = _clip_like(out, self._panel)
+        return self._long(cols)
+
+    def _long(self, columns: dict[str, np.ndarray]) -> pl.DataFrame:
+        rows = np.arange(self._panel.n_series)
+        h = self._yhat.shape[1]
+        rr = np.repeat(rows, h)
+        idx = (self._panel.last[rows][:, None] + np.arange(1, h + 1)[None, :]).ravel()
+        return panel_frame(self._panel, rr, idx, {k: v[rows].ravel() for k, v in columns.items()})
+
+
+def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Frequency | None = None, *,
+                 config: ModelConfig | None = None, windows: int | None = None, step: int | None = None,
+                 gate: bool = True, gate_metric: str = "rmse", snap: bool = False) -> ForecastResult:
+    """Forecast ``horizon`` steps after each series' last row, with calibrated 80/95 % intervals.
+
+    Parameters
+    ----------
+    history
+        Long data ``series_id, ts, value`` (``series_id`` optional) at a regular frequency; missing
+        rows and null values are gaps. A :class:`Panel` is accepted as well.
+    horizon
+        Steps to forecast.
+    freq
+        ``1min``, ``5min``, ``15min``, ``1h``, ``1d``...; inferred when None.
+    config
+        Model settings (strategy, trend handling, LightGBM parameters, threads).
+    windows, step
+        Backtest layout (default: about 3,000 residuals, origins a day or ``horizon`` apart).
+    gate
+        Publish the best baseline for series where the model does not beat it on the backtest.
+    snap
+        Floor times that are off the ``freq`` grid (anchored at the first time) onto it, averaging
+        values that land in the same bin; otherwise off-grid times are an error.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timedelta
+    >>> t0 = datetime(2024, 1, 1)
+    >>> hours = np.arange(24 * 28)
+    >>> load = 100 + 30 * np.sin(2 * np.pi * hours / 24) + np.random.default_rng(0).normal(0, 3, hours.size)
+    >>> history = pl.DataFrame({"ts": [t0 + timedelta(hours=int(h)) for h in hours], "value": load})
+    >>> result = fit_forecast(history, horizon=24, freq="1h", config=ModelConfig(num_threads=1,
+    ...                       n_estimators=50))
+    >>> result.forecasts.columns[:8]
+    ['series_id', 'ts', 'step', 'yhat', 'lo80', 'hi80', 'lo95', 'hi95']
+    >>> result.forecasts.height, str(result.forecasts["ts"][0])
+    (24, '2024-01-29 00:00:00')
+    """
+    config = config or ModelConfig()
+    panel = history if isinstance(history, Panel) else to_panel(history, freq, snap=snap)
+    layout = Layout.for_freq(panel.freq)
+    panel, skipped = _usable(panel, horizon, layout)
+    spec = default_spec(panel, horizon, layout, windows, step)
+    run = run_backtest(panel, spec, config, layout)
+    power = choose_level_power(run)
+    calibrations = {m: run.calibration(m, power) for m in run.forecasts}
+    scores = score_backtest(run, panel, power)
+    recent = gate_windows(run)
+    judged = scores if recent.all() else score_backtest(run, panel, power, recent)
+    methods, reasons = _gate(judged, panel.ids, gate, gate_metric, int(np.unique(run.window[recent]).size))
+
+    final = GlobalModel(config, layout, horizon).fit(panel)
+    rows, origins = np.arange(panel.n_series), panel.last
+    yhat_model, _ = final.predict(panel, rows, origins, horizon)
+    candidates = {MODEL: yhat_model, **baseline_forecasts(panel.values, panel.freq, rows, origins, horizon)}
+    yhat = np.vstack([candidates[m][i] for i, m in enumerate(methods)])
+    scale = local_scale(panel.values, rows, origins, layout.week)
+
+    version = model_version(panel, config, layout, horizon)
+    card = model_card(version, panel, config, layout, spec, final, pooled_scores(run, panel, power),
+                      methods, calibrations[MODEL], skipped, run.refits)
+    scores = scores.with_columns(
+        chosen=pl.struct("series_id", "model").map_elements(
+            lambda r: methods[panel.ids.index(r["series_id"])] == r["model"], return_dtype=pl.Boolean),
+        reason=pl.col("series_id").replace_strict(dict(zip(panel.ids, reasons, strict=True)),
+                                                  return_dtype=pl.String),
+        model_version=pl.lit(version),
+    )
+    result = ForecastResult(pl.DataFrame(), scores, card, skipped, final, panel, yhat, scale, methods,
+                            calibrations)
+    result.forecasts = _forecast_frame(result, version)
+    return result
+
+
+def _usable(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, dict[str, str]]:
+    """Drop series with too little history for the horizon; raise when none is left."""
+    need = min_history(horizon, layout)
+    observed = np.sum(~np.isnan(panel.values), axis=1)
+    span = panel.last - panel.first + 1
+    ok = (span >= need) & (observed >= need // 2)
+    skipped = {
+        sid: f"too little history for a {horizon}-step forecast: {int(obs)} values over {int(sp)} steps "
+             f"(needs {need} steps, half of them observed)"
+        for sid, good, obs, sp in zip(panel.ids, ok, observed, span, strict=True) if not good
+    }
+    if not ok.any():
+        raise InsufficientHistory(next(iter(skipped.values())))
+    if ok.all():
+        return panel, skipped
+    keep = np.flatnonzero(ok)
+    return dataclasses.replace(panel, ids=[panel.ids[i] for i in keep], values=panel.values[keep],
+                               first=panel.first[keep], last=panel.last[keep]), skipped
+
+
+def _gate(scores: pl.DataFrame, ids: list[str], gate: bool, metric: str, windows: int
+          ) -> tuple[list[str], list[str]]:
+    """Per series: the method to publish and why (judged on the last ``windows`` backtest windows)."""
+    methods, reasons = [], []
+    table = {(r["series_id"], r["model"]): r[metric] for r in scores.iter_rows(named=True)}
+    where = f"over the last {windows} backtest windows"
+    for sid in ids:
+        model_score = table.get((sid, MODEL), np.nan)
+        base = {b: table.get((sid, b), np.nan) for b in BASELINES}
+        best = min(base, key=lambda b: np.inf if np.isnan(base[b]) else base[b])
+        if not gate:
+            methods.append(MODEL)
+            reasons.append("quality gate off")
+        elif np.isnan(model_score) or np.isnan(base[best]) or model_score < base[best]:
+            methods.append(MODEL)
+            reasons.append(f"model {metric} {model_score:.4g} beats best baseline {best} {base[best]:.4g} {where}")
+        else:
+            methods.append(best)
+            reasons.append(f"fallback: model {metric} {model_score:.4g} does not beat {best} {base[best]:.4g} "
+                           f"{where}")
+    return methods, reasons
+
+
+def _forecast_frame(result: ForecastResult, version: str) -> pl.DataFrame:
+    panel = result._panel
+    cols = {"yhat": result._yhat}
+    for level in LEVELS:
+        lo = np.empty_like(result._yhat)
+        hi = np.empty_like(result._yhat)
+        for method in set(result._methods):
+            rows = np.flatnonzero(np.array(result._methods) == method)
+            lo[rows], hi[rows] = result._calibrations[method].interval(
+                result._yhat[rows], result._scale[rows], rows, panel.last[rows], level)
+        cols[f"lo{level}"], cols[f"hi{level}"] = lo, hi
+    cols = {k: _clip_like(v, panel) for k, v in cols.items()}
+    h = result._yhat.shape[1]
+    cols = {"step": np.tile(np.arange(1, h + 1), (panel.n_series, 1)), **cols}
+    frame = result._long(cols).with_columns(pl.col("step").cast(pl.Int32))
+    model = np.repeat(np.array(result._methods, dtype=object), h).tolist()
+    return frame.with_columns(model=pl.Series(model, dtype=pl.String), model_version=pl.lit(version))
+
+
+def _clip_like(values: np.ndarray, panel: Panel) -> np.ndarray:
+    """Never forecast below zero for series that never went below zero (counts, utilisation)."""
+    non_negative = ~(np.nanmin(np.where(np.isnan(panel.values), np.inf, panel.values), axis=1) < 0)
+    return np.where(non_negative[:, None], np.maximum(values, 0.0), values)

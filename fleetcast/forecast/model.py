@@ -1,0 +1,225 @@
+"""One LightGBM model for a whole panel of series, forecasting any horizon directly or recursively.
+
+Strategies (measured against each other in ``bench/forecast_strategies.py``):
+
+- ``direct``: one model whose rows are (target ``t``, origin ``o``) pairs with the horizon ``t - o``
+  as a feature; every step of a forecast comes from features known at the origin, so errors do not
+  feed back into later steps. Training samples several horizons per target time.
+- ``recursive``: a one-step model applied step after step, each forecast written back into the
+  history that the next step's features read.
+
+Targets are divided by the local scale at the origin and, where a series grows, a linear trend is
+removed first (see :mod:`fleetcast.forecast.trend`) and added back to the forecast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+
+from fleetcast.forecast.features import History, Layout, build_features, local_scale
+from fleetcast.forecast.panel import Panel
+from fleetcast.forecast.trend import estimate_slopes
+
+STRATEGIES = ("direct", "recursive")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Settings of the global model; defaults are the measured choice (see the bench scripts).
+
+    Examples
+    --------
+    >>> ModelConfig(num_threads=1).lgb_params()["num_threads"]
+    1
+    """
+
+    strategy: str = "direct"
+    trend: str = "auto"
+    n_estimators: int = 300
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    min_data_in_leaf: int = 50
+    feature_fraction: float = 0.8
+    bagging_fraction: float = 0.8
+    lambda_l2: float = 1.0
+    max_rows: int = 600_000
+    horizons_per_target: int = 8
+    fold_weeks: bool = True
+    linear_tree: bool = False
+    num_threads: int = 0
+    seed: int = 0
+
+    def lgb_params(self) -> dict:
+        return {
+            "objective": "l2", "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_data_in_leaf, "feature_fraction": self.feature_fraction,
+            "bagging_fraction": self.bagging_fraction, "bagging_freq": 1, "lambda_l2": self.lambda_l2,
+            "num_threads": self.num_threads, "seed": self.seed, "deterministic": True,
+            "force_row_wise": True, "verbose": -1, "linear_tree": self.linear_tree,
+        }
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class GlobalModel:
+    """A fitted global model: the booster, the per-series trend and what it was trained on."""
+
+    config: ModelConfig
+    layout: Layout
+    horizon: int
+    booster: lgb.Booster | None = None
+    slopes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    ref: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    n_rows: int = 0
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self.layout.names()
+
+    @property
+    def trained_horizon(self) -> int:
+        """Longest horizon the direct model is trained for: a week at most when folding."""
+        if self.config.fold_weeks and self.config.strategy == "direct":
+            return min(self.horizon, self.layout.week)
+        return self.horizon
+
+    # -- fitting -------------------------------------------------------------------------------
+    def fit(self, panel: Panel, cutoff: np.ndarray | None = None) -> GlobalModel:
+        """Train on ``panel`` using, per series, only data up to ``cutoff[i]`` (default: all)."""
+        if self.config.strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {self.config.strategy!r}; use one of {STRATEGIES}")
+        cutoff = panel.last.copy() if cutoff is None else np.asarray(cutoff, dtype=np.int64)
+        self.slopes = estimate_slopes(panel.values, cutoff, panel.freq, self.config.trend)
+        self.ref = cutoff.copy()
+        values = self._detrended(panel.values, cutoff)
+        hist = History(values, self.layout, panel.start, panel.freq)
+        rows, t, o = self._training_rows(values, panel.first, cutoff)
+        if rows.size == 0:
+            raise ValueError("too little history to train on")
+        X, scale = build_features(hist, rows, t, o)
+        target = hist.y[rows, t] / scale
+        data = lgb.Dataset(X, target, feature_name=self.feature_names, free_raw_data=True,
+                           params={"max_bin": 255, "verbose": -1})
+        self.booster = lgb.train(self.config.lgb_params(), data, num_boost_round=self.config.n_estimators)
+        self.n_rows = int(rows.size)
+        return self
+
+    def _training_rows(self, values: np.ndarray, first: np.ndarray, cutoff: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sample (series, target, origin) rows: observed targets with at least a day of history."""
+        cfg = self.config
+        rng = np.random.default_rng(cfg.seed)
+        cols = np.arange(values.shape[1])
+        warm = first[:, None] + self.layout.day
+        usable = (~np.isnan(values)) & (cols[None, :] <= cutoff[:, None]) & (cols[None, :] > warm)
+        rows, t = np.nonzero(usable)
+        per_target = 1 if cfg.strategy == "recursive" else max(1, min(cfg.horizons_per_target, self.trained_horizon))
+        if rows.size * per_target > cfg.max_rows:
+            keep = rng.choice(rows.size, size=max(1, cfg.max_rows // per_target), replace=False)
+            keep.sort()
+            rows, t = rows[keep], t[keep]
+        if cfg.strategy == "recursive":
+            return rows, t, t - 1
+        rows, t = np.repeat(rows, per_target), np.repeat(t, per_target)
+        h = sample_horizons(rng, self.trained_horizon, rows.size)
+        h = np.minimum(h, t - warm[rows, 0])
+        return rows, t, t - np.maximum(h, 1)
+
+    # -- forecasting ---------------------------------------------------------------------------
+    def predict(self, panel: Panel, rows: np.ndarray, origins: np.ndarray, horizon: int,
+                steps: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Forecasts ``len(rows) x len(steps)`` from ``origins`` (data after an origin is not used).
+
+        ``steps`` are the horizon steps wanted (default ``1..horizon``). Returns the forecasts and
+        the local scale at each origin (used to normalise residuals).
+        """
+        rows, origins = np.asarray(rows), np.asarray(origins)
+        steps = np.arange(1, horizon + 1) if steps is None else np.asarray(steps)
+        values = self._detrended(panel.values, self.ref)
+        if self.config.strategy == "recursive" and horizon > 1:
+            z = self._predict_recursive(panel, values, rows, origins, horizon)[:, steps - 1]
+        else:
+            hist = History(values, self.layout, panel.start, panel.freq,
+                           extra=max(0, int(origins.max()) + horizon + 1 - panel.length))
+            rr = np.repeat(rows, steps.size)
+            oo = np.repeat(origins, steps.size)
+            tt = oo + np.tile(steps, rows.size)
+            X, scale = build_features(hist, rr, self._folded(tt, oo), oo)
+            X[:, -2:] = hist.calendar[-2:, np.minimum(tt, hist.length - 1)].T  # month/quarter end of t
+            z = (self.booster.predict(X, num_threads=self.config.num_threads) * scale).reshape(-1, steps.size)
+        t = origins[:, None] + steps[None, :]
+        yhat = z + self.slopes[rows, None] * (t - self.ref[rows, None])
+        return yhat, _origin_scale(panel, self.layout, rows, origins)
+
+    def _predict_recursive(self, panel: Panel, values: np.ndarray, rows: np.ndarray, origins: np.ndarray,
+                           horizon: int) -> np.ndarray:
+        out = np.empty((rows.size, horizon))
+        for group in _disjoint_groups(rows):
+            sub = values[rows[group]].copy()
+            cols = np.arange(sub.shape[1])
+            sub[cols[None, :] > origins[group, None]] = np.nan
+            extra = max(0, int(origins[group].max()) + horizon + 1 - panel.length)
+            hist = History(sub, self.layout, panel.start, panel.freq, extra=extra)
+            local = np.arange(group.size)
+            for k in range(1, horizon + 1):
+                t = origins[group] + k
+                X, scale = build_features(hist, local, t, t - 1)
+                step = self.booster.predict(X, num_threads=self.config.num_threads) * scale
+                hist.set(local, t, step)
+                out[group, k - 1] = step
+        return out
+
+    def _folded(self, t: np.ndarray, o: np.ndarray) -> np.ndarray:
+        """Targets beyond the trained horizon map to the same weekly slot within it.
+
+        The forecast for ``o + h`` with ``h`` beyond a week is that of the same slot of the week
+        ``o + ((h - 1) mod week) + 1`` (plus the trend, added later): a periodic extension, instead
+        of a model learnt from the few, old rows with very long horizons.
+        """
+        limit = self.trained_horizon
+        if limit >= self.horizon:
+            return t
+        h = t - o
+        week = self.layout.week
+        return np.where(h > limit, o + (h - 1) % week + 1, t)
+
+    def _detrended(self, values: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        if not np.any(self.slopes):
+            return values
+        cols = np.arange(values.shape[1])
+        return values - self.slopes[:, None] * (cols[None, :] - ref[:, None])
+
+
+def sample_horizons(rng: np.random.Generator, horizon: int, size: int) -> np.ndarray:
+    """Horizons for training rows: half uniform on 1..H, half log-uniform (short steps matter most).
+
+    Examples
+    --------
+    >>> h = sample_horizons(np.random.default_rng(0), 288, 10_000)
+    >>> int(h.min()), int(h.max()), bool(np.median(h) < 144)
+    (1, 288, True)
+    """
+    uniform = rng.integers(1, horizon + 1, size)
+    log_u = np.floor(np.exp(rng.uniform(0, np.log(horizon + 1), size))).astype(np.int64)
+    pick = rng.random(size) < 0.5
+    return np.clip(np.where(pick, uniform, log_u), 1, horizon)
+
+
+def _origin_scale(panel: Panel, layout: Layout, rows: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    return local_scale(panel.values, rows, origins, layout.week)
+
+
+def _disjoint_groups(rows: np.ndarray) -> list[np.ndarray]:
+    """Split positions so that each group holds every series at most once (k-th window of each)."""
+    order = np.argsort(rows, kind="stable")
+    rank = np.empty(rows.size, dtype=np.int64)
+    sorted_rows = rows[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_rows)) + 1]
+    counts = np.diff(np.r_[starts, rows.size])
+    rank[order] = np.arange(rows.size) - np.repeat(starts, counts)
+    return [np.flatnonzero(rank == r) for r in range(int(rank.max()) + 1)] if rows.size else []

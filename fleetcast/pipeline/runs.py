@@ -1,0 +1,48 @@
+"""Run ids and the ``runs`` table: one row per pipeline run."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import polars as pl
+
+from fleetcast.lake import tables as t
+from fleetcast.lake.local import LocalLake
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A sortable, unique run id such as ``20261123T153000Z-4f2a9c``."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class RunRecord:
+    """What a run did; written to ``runs`` when it ends (successfully or not)."""
+
+    run_id: str
+    trigger: str
+    inputs: list[str]
+    started_at: datetime = field(default_factory=utcnow)
+    lines_read: int = 0
+    lines_rejected: int = 0
+    series: int = 0
+    observations: int = 0
+    gaps: int = 0
+    model_version: str | None = None
+
+    def finish(self, lake: LocalLake, status: str, message: str) -> None:
+        row = {
+            "run_id": self.run_id, "trigger": self.trigger, "started_at": self.started_at,
+            "finished_at": utcnow(), "status": status, "inputs": self.inputs,
+            "lines_read": self.lines_read, "lines_rejected": self.lines_rejected, "series": self.series,
+            "observations": self.observations, "gaps": self.gaps, "model_version": self.model_version,
+            "message": message,
+        }
+        lake.write(t.RUNS, pl.DataFrame([row], schema=pl.Schema(t.RUNS.schema)), key=self.run_id)

@@ -1,0 +1,1 @@
+SELECT ts, servers, policy, series_id FROM scaling_plans
