@@ -21,7 +21,9 @@ COMMANDS = {
     "query": "Athena-dialect SQL over the lake",
     "forecast": "forecast a series from a CSV, with 80/95% intervals",
     "backtest": "score the forecaster against baselines on a CSV",
+    "risk": "capacity risk flags per server and metric from a metrics file",
     "simulate": "compare scaling policies on a load series (cost, SLA)",
+    "report": "self-contained HTML report of a lake's latest run",
     "serve": "serve the HTTP API locally (forecasts, risks, plans, cost reports)",
 }
 

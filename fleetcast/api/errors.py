@@ -80,6 +80,9 @@ def from_validation(errors: Iterable[dict[str, Any]], *, lines: list[int] | None
     for error in errors:
         loc = list(error.get("loc") or ())
         problem = _problem(error)
+        if error.get("type") == "json_invalid":  # Powertools puts the character position in the loc
+            where = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+            loc, problem = ["body"], f"not valid JSON{where}: {(error.get('ctx') or {}).get('error', problem)}"
         # a union of a preset name and a custom policy reports both branches: name the branch
         loc = [p for p in loc if not (isinstance(p, str) and (p.startswith("literal[") or p == "PolicySpec"))]
         if lines and len(loc) >= 3 and loc[:2] == ["body", "history"] and isinstance(loc[2], int) \

@@ -75,6 +75,21 @@ def from_response(response: dict[str, Any]) -> tuple[int, list[tuple[str, str]],
     return int(response["statusCode"]), headers, raw
 
 
+def _length(header: str | None, transfer_encoding: str | None) -> tuple[int, tuple[int, str] | None]:
+    """The body length a request announces, or the status and message refusing it."""
+    if transfer_encoding and transfer_encoding.strip().lower() != "identity":
+        return 0, (411, "send the body with a Content-Length (API Gateway does not take chunked bodies)")
+    try:
+        length = int(header or 0)
+    except ValueError:
+        return 0, (400, f"Content-Length {header[:40]!r} is not a number")
+    if length < 0:
+        return 0, (400, "Content-Length must not be negative")
+    if length > MAX_BODY_BYTES:
+        return 0, (413, f"request body of {length:,} bytes is over the limit of {MAX_BODY_BYTES:,} bytes")
+    return length, None
+
+
 class ApiHandler(BaseHTTPRequestHandler):
     """``http.server`` handler that answers every method through the resolver."""
 
@@ -85,12 +100,11 @@ class ApiHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         from fleetcast.api.http import app
 
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
+        length, refusal = _length(self.headers.get("Content-Length"), self.headers.get("Transfer-Encoding"))
+        if refusal:
             self.close_connection = True
-            message = f"request body of {length:,} bytes is over the limit of {MAX_BODY_BYTES:,} bytes"
-            return self._send(413, [("Content-Type", "application/json")],
-                              json.dumps({"statusCode": 413, "message": message, "errors": []}).encode())
+            return self._send(refusal[0], [("Content-Type", "application/json")], json.dumps(
+                {"statusCode": refusal[0], "message": refusal[1], "errors": []}).encode())
         body = self.rfile.read(length) if length > 0 else b""
         event = to_event(self.command, self.path, self.headers.items(), body, self.client_address[0])
         with _ONE_AT_A_TIME:

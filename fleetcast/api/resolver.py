@@ -36,7 +36,8 @@ class FleetcastResolver(APIGatewayRestResolver):
     """``APIGatewayRestResolver(enable_validation=True)`` with size limits, CSV bodies and 400s."""
 
     def __init__(self) -> None:
-        super().__init__(enable_validation=True, response_validation_error_http_code=500)
+        super().__init__(enable_validation=True, response_validation_error_http_code=500,
+                         json_body_deserializer=load_json)
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         try:
@@ -50,6 +51,21 @@ class FleetcastResolver(APIGatewayRestResolver):
 
         doc = super().get_openapi_schema(**kwargs).model_dump(mode="json", by_alias=True, exclude_none=True)
         return OpenAPI.model_validate(_documented(doc))
+
+
+def load_json(text: str | bytes) -> Any:
+    """``json.loads``, with nesting too deep for the parser reported as invalid JSON (a 400).
+
+    Examples
+    --------
+    >>> load_json("[" * 100_000 + "]" * 100_000)
+    Traceback (most recent call last):
+    json.decoder.JSONDecodeError: JSON nested too deeply: line 1 column 1 (char 0)
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("JSON nested too deeply", "", 0) from None
 
 
 def error_response(exc: ApiError) -> dict[str, Any]:
@@ -119,7 +135,7 @@ def history_from_csv(text: str) -> tuple[list[dict[str, str | None]], list[int]]
                 continue
             if len(rows) >= MAX_HISTORY_POINTS:
                 raise PayloadTooLarge(f"the CSV body has more than {MAX_HISTORY_POINTS:,} data rows",
-                                      field="body")
+                                      field="body.history")
             cells = {name: (record[i].strip() if i < len(record) else "") for name, i in where.items()}
             value = cells["value"]
             point: dict[str, str | None] = {"timestamp": cells["timestamp"],

@@ -10,8 +10,9 @@ from pathlib import Path
 from fleetcast.demo import make_inputs
 from fleetcast.lake.local import LocalLake
 from fleetcast.lake.query import query
-from fleetcast.pipeline.run import run_pipeline
+from fleetcast.pipeline.run import EVENTS_FILE, run_pipeline
 from fleetcast.progress import Progress
+from fleetcast.report import build_report
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -38,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     lake = LocalLake(lake_dir)
     result = run_pipeline([inputs.metrics, inputs.access_log], lake, trigger="demo", progress=progress)
     _explain(lake, inputs, result)
+    _explain_results(lake, result)
+    report = args.out / "report.html"
+    report.write_text(build_report(lake, result.run_id), encoding="utf-8")
+    print(f"report: {report} (open it in a browser; it works offline)")
     print(f"done in {time.perf_counter() - start:.1f} s; lake: {lake.root}")
     print(f"try: .venv/bin/fleetcast query --lake {lake.root} \"SELECT series_id, max(value) AS worst_p95 "
           f"FROM observations WHERE metric = 'cpu_p95' AND granularity = '1d' GROUP BY 1 ORDER BY 2 DESC "
@@ -62,6 +67,27 @@ def _explain(lake: LocalLake, inputs, result) -> None:
         print(f"outage found in the access log: {found[0]:%a %H:%M:%S} → {found[1]:%H:%M:%S} UTC "
               f"(planted {planted[0]:%a %H:%M:%S} → {planted[1]:%H:%M:%S}); no zeros were recorded for it")
     print(f"gaps recorded: {ingest.gaps}")
+
+
+def _explain_results(lake: LocalLake, result) -> None:
+    run = f"run_id = '{result.run_id}'"
+    forecasts = query(lake, f"SELECT granularity, count(DISTINCT series_id || metric) AS series, count(*) AS n "
+                            f"FROM forecasts WHERE {run} GROUP BY 1 ORDER BY 1")
+    print("forecasts: " + "; ".join(f"{n:,} rows for {k} series at {g}" for g, k, n in forecasts.rows()))
+    levels = query(lake, f"SELECT level, count(*) AS n FROM risk_flags WHERE {run} AND horizon_days = 30 "
+                         "GROUP BY 1 ORDER BY 2 DESC")
+    print("risk flags, 30 days (server x metric): " + ", ".join(f"{n} {lvl}" for lvl, n in levels.rows()))
+    worst = query(lake, f"SELECT series_id, metric, reason FROM risk_flags WHERE {run} AND horizon_days = 30 "
+                        "AND level IN ('very_high', 'high') ORDER BY days_to_breach NULLS LAST LIMIT 3")
+    for server, metric, reason in worst.rows():
+        print(f"  {server} {metric}: {reason}")
+    sims = query(lake, f"SELECT policy, saving_vs_static_pct, sla_violation_pct, scaling_events FROM simulations "
+                       f"WHERE {run} AND kind <> 'reactive-matched' ORDER BY cost")
+    if sims.height:
+        print("scaling policies on the web shop's last week (saving vs static peak, SLA-violating intervals):")
+        for policy, saving, sla, events in sims.rows():
+            print(f"  {policy:<14} {saving:6.1f}%  {sla:6.3f}%  {events} scaling events")
+    print(f"capacity risk events: {result.events} new (written to {lake.root / EVENTS_FILE})")
 
 
 def _per_granularity(lake: LocalLake) -> list[str]:

@@ -21,17 +21,21 @@ def test_demo_runs_and_explains_itself(tmp_path, capsys):
     lake = LocalLake(tmp_path / "lake")
     assert lake.read(t.OBSERVATIONS)["series_id"].n_unique() == 11
     assert lake.read(t.RUNS).select("trigger", "status").rows() == [("demo", "succeeded")]
+    # and it forecast, flagged, planned and reported
+    assert "risk flags, 30 days (server x metric):" in out and "static_peak" in out
+    assert {"forecasts", "risk_flags", "scaling_plans", "simulations"} <= {p.name for p in lake.root.iterdir()}
+    assert (tmp_path / "report.html").stat().st_size > 20_000
 
 
-def test_run_on_generated_metrics_long_and_wide(tmp_path, capsys):
+def test_ingest_generated_metrics_long_and_wide(tmp_path, capsys):
     # Given a generated fleet exported twice: wide CSV with defects, and long Parquet
     fleet = generate_fleet(n_servers=10, days=60, seed=3)
     damaged, injected = add_defects(fleet.metrics, seed=3)
     wide = write_metrics(damaged, tmp_path / "wide.csv")
     long = write_metrics(fleet.metrics, tmp_path / "long.parquet", layout="long")
     # When each is run through the pipeline into its own lake
-    assert main(["run", str(wide), "--lake", str(tmp_path / "a"), "--quiet"]) == 0
-    assert main(["run", str(long), "--lake", str(tmp_path / "b"), "--quiet"]) == 0
+    assert main(["ingest", str(wide), "--lake", str(tmp_path / "a"), "--quiet"]) == 0
+    assert main(["ingest", str(long), "--lake", str(tmp_path / "b"), "--quiet"]) == 0
     a, b = LocalLake(tmp_path / "a"), LocalLake(tmp_path / "b")
     # Then daily P95 agrees wherever no defect was planted, and each defect is accounted for
     key = ["series_id", "metric", "ts"]
@@ -48,9 +52,9 @@ def test_run_on_generated_metrics_long_and_wide(tmp_path, capsys):
     assert gaps.filter(pl.col("series_id") == gap["server_id"]).height == 4  # every metric of that server
 
 
-def test_run_on_a_generated_access_log(tmp_path):
+def test_ingest_a_generated_access_log(tmp_path):
     truth = generate_access_log(tmp_path / "shop.log", days=2, seed=1, outage=None)
-    assert main(["run", str(truth.path), "--lake", str(tmp_path / "lake"), "--quiet", "--granularity", "1min"]) == 0
+    assert main(["ingest", str(truth.path), "--lake", str(tmp_path / "lake"), "--quiet", "--granularity", "1min"]) == 0
     counts = LocalLake(tmp_path / "lake").read(t.OBSERVATIONS).filter(pl.col("metric") == "request_count")
     joined = counts.join(truth.minutes.rename({"minute": "ts"}), on="ts")
     assert joined.height >= 2 * 1440 - 2 and (joined["value"] == joined["lines"]).all()

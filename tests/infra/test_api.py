@@ -16,26 +16,23 @@ def test_every_route_is_a_method_with_iam_auth_and_a_validator(synth):
         assert method["AuthorizationType"] == "AWS_IAM"
         assert method["RequestValidatorId"]["Ref"].startswith("ApiRestApi")
         assert method["Integration"]["Type"] == "AWS_PROXY"
-    forecast = next(m for m in methods if m["HttpMethod"] == "POST")
-    assert forecast["RequestModels"] == {
-        "application/json": {"Ref": forecast["RequestModels"]["application/json"]["Ref"]}
-    }
+    # bodies are validated by the function (field-level 400s), parameters by the gateway
+    assert all("RequestModels" not in m for m in methods)
     by_path_param = [m for m in methods if "method.request.path.series_id" in m.get("RequestParameters", {})]
-    assert len(by_path_param) == 2 and all(
+    assert len(by_path_param) == 1 and all(
         m["RequestParameters"]["method.request.path.series_id"] for m in by_path_param
     )
 
 
-def test_post_body_is_validated_against_the_forecast_schema(synth):
-    (model,) = synth.of_type("AWS::ApiGateway::Model").values()
-    schema = model["Properties"]["Schema"]
-    assert schema["required"] == ["history", "horizon"]
-    assert schema["properties"]["horizon"] == {"type": "integer", "minimum": 1, "maximum": 20000}
-    validators = {
-        v["Properties"]["Name"]: v["Properties"] for v in synth.of_type("AWS::ApiGateway::RequestValidator").values()
-    }
-    assert validators["body-and-parameters"]["ValidateRequestBody"] is True
-    assert validators["parameters"]["ValidateRequestParameters"] is True
+def test_gateway_validates_parameters_and_answers_in_the_function_error_shape(synth):
+    validators = [v["Properties"] for v in synth.of_type("AWS::ApiGateway::RequestValidator").values()]
+    assert validators == [{"Name": "parameters", "RestApiId": validators[0]["RestApiId"],
+                           "ValidateRequestParameters": True}]
+    responses = {r["Properties"]["ResponseType"]: r["Properties"]
+                 for r in synth.of_type("AWS::ApiGateway::GatewayResponse").values()}
+    assert responses["BAD_REQUEST_PARAMETERS"]["StatusCode"] == "400"
+    body = json.loads(responses["REQUEST_TOO_LARGE"]["ResponseTemplates"]["application/json"])
+    assert body["statusCode"] == 413 and body["errors"] == []
 
 
 def test_stage_throttles_traces_and_writes_access_logs(synth):
