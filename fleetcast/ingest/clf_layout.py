@@ -174,6 +174,6 @@ def _number_ending_at(buf: np.ndarray, end: np.ndarray, length: np.ndarray) -> t
     """Value of the ``length`` bytes before ``end`` read as a decimal number, and whether they are
     all digits (right-aligned windows: the last digit always sits in the last column)."""
     d = _window(buf, end - _SIZE_WIDTH, _SIZE_WIDTH).astype(np.float64) - 48
-    inside = _FROM_RIGHT < length[:, None]
+    inside = length[:, None] > _FROM_RIGHT
     ok = (((d >= 0) & (d <= 9)) | ~inside).all(axis=1)
     return (np.where(inside, d, 0.0) @ _POWERS).astype(np.int64), ok  # exact: < 2**53

@@ -56,8 +56,18 @@ def connect(lake: LocalLake) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
     for table in TABLES.values():
         con.execute(f'CREATE VIEW "{table.name}" AS {_table_source(lake, table)}')
-    for name, sql in view_files().items():
-        con.execute(f'CREATE VIEW "{name}" AS {to_duckdb(sql)}')
+    pending = view_files()
+    while pending:  # views may select from views: create each once what it reads exists
+        failed = {}
+        for name, sql in pending.items():
+            try:
+                con.execute(f'CREATE VIEW "{name}" AS {to_duckdb(sql)}')
+            except duckdb.CatalogException as exc:
+                failed[name] = exc
+        if len(failed) == len(pending):
+            name, exc = next(iter(failed.items()))
+            raise FleetcastError(f"view {name}.sql: {str(exc).splitlines()[0]}")
+        pending = {name: pending[name] for name in failed}
     return con
 
 

@@ -17,8 +17,8 @@ EventBridge never delivers to Step         :mod:`.dispatcher`: each rule gets an
 Functions or SNS                           dispatcher delivers tapped events to the real targets
 Schedules never fire                       :meth:`.dispatcher.EventDispatcher.fire_schedule`
 S3 events: ``time`` epoch, ``eTag``        :func:`.dispatcher.aws_shape` (AWS: ISO time, ``etag``)
-Glue runs nothing                          :mod:`.glue`: the aggregation (local engine now; the switch
-                                           to Spark is :data:`.glue.AGGREGATION_ENGINE`)
+Glue runs nothing                          :mod:`.glue`: the aggregation, by the local engine (its
+                                           parity with the PySpark job: ``tests/spark``)
 ``glue:startJobRun.sync`` crashes          :func:`.stepfunctions.glue_sync_without_callback`
 ``$$.Execution.StartTime`` not a string    :func:`.stepfunctions.iso_start_time`
 Retry waits in real time (not a gap)       :func:`.stepfunctions.scaled_retry_waits`

@@ -8,15 +8,13 @@ the run ends ``SUCCEEDED`` or ``FAILED`` with the error as its ``ErrorMessage``.
 serialized (the template's ``MaxConcurrentRuns`` is 1: on AWS a second run waits for the slot
 through the state machine's ``ConcurrentRunsExceededException`` retry; here it waits on a lock).
 
-The one switch between engines is :data:`AGGREGATION_ENGINE`:
-
-- ``"local"`` (used now): the local engine - :func:`fleetcast.pipeline.sources.read_source`,
-  :func:`~fleetcast.pipeline.ingest.stage` and :func:`~fleetcast.pipeline.ingest.refresh_shard` -
-  against an :class:`~fleetcast.lake.s3.S3Lake` built from the job's ``--lake_locations`` and
-  ``--database``: the same tables, keys and catalog partitions the Glue job writes.
-- ``"spark"``: ``fleetcast.spark.aggregate.run_aggregation`` (the Glue script's entry point) in a
-  local Spark session. Not wired yet: the PySpark aggregation is still being built; selecting it
-  raises until it exists.
+The job's work is the local engine - :func:`fleetcast.pipeline.sources.read_source`,
+:func:`~fleetcast.pipeline.ingest.stage` and :func:`~fleetcast.pipeline.ingest.refresh_shard` - against
+an :class:`~fleetcast.lake.s3.S3Lake` built from the job's ``--lake_locations`` and ``--database``: the
+same tables, keys and catalog partitions the Glue script writes. Not the PySpark job itself: Spark cannot
+read moto's in-process S3 (it would need the hadoop-aws jars and a moto server) and costs 30-60 s per
+upload; that the PySpark transforms write the same rows as the local engine is what
+``tests/spark/test_aggregation_parity.py`` proves (ADR 0002).
 """
 
 from __future__ import annotations
@@ -32,8 +30,6 @@ from typing import Any
 from unittest import mock
 
 from moto.glue.models import FakeJob, FakeJobRun
-
-AGGREGATION_ENGINE = "local"
 
 JobFunction = Callable[[Mapping[str, str]], None]
 
@@ -94,14 +90,8 @@ class GlueJobs:
 
 
 def aggregation_job(session: Any) -> JobFunction:
-    """The aggregation job's work, by :data:`AGGREGATION_ENGINE`, with S3 and Glue through ``session``."""
-    if AGGREGATION_ENGINE == "local":
-        return lambda arguments: aggregate_locally(arguments, session)
-    if AGGREGATION_ENGINE == "spark":
-        from fleetcast.spark.aggregate import run_aggregation  # noqa: F401 - raises until it exists
-
-        raise NotImplementedError("the Spark engine of the local cloud is not wired yet")
-    raise ValueError(f"unknown aggregation engine {AGGREGATION_ENGINE!r}")
+    """The aggregation job's work, with S3 and Glue through ``session``."""
+    return lambda arguments: aggregate_locally(arguments, session)
 
 
 def aggregate_locally(arguments: Mapping[str, str], session: Any) -> dict[int, Any]:

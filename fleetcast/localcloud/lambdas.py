@@ -166,11 +166,16 @@ class LambdaRuntime:
         if name not in self.handlers:
             raise NotImplementedError(f"function {name} is not run by the local cloud (not a fleetcast handler)")
         ref = self.handlers[name]
+        return getattr(self.module(ref.folder, ref.module), ref.attr)
+
+    def module(self, folder: str, module: str = "handler") -> ModuleType:
+        """The handler module of ``lambdas/<folder>/`` as this runtime runs it (imported on first use), e.g.
+        for a test to patch what the handler calls."""
         with self._lock:
-            module = self._modules.get(ref.folder)
-            if module is None:
-                module = self._modules[ref.folder] = _load(ref.path(self.root), f"{ref.folder}_{id(self):x}")
-        return getattr(module, ref.attr)
+            if folder not in self._modules:
+                path = HandlerRef(folder, module).path(self.root)
+                self._modules[folder] = _load(path, f"{folder}_{id(self):x}")
+            return self._modules[folder]
 
     def calls(self, folder: str) -> list[Invocation]:
         """Invocations of the function whose code is ``lambdas/<folder>/``."""

@@ -123,3 +123,33 @@ def _empty_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("index.py", "# the local cloud runs lambdas/<function>/ in process\n")
     return buffer.getvalue()
+
+
+#: Glue (Hive) types of the registry's Arrow types, as ``infra/catalog.py`` declares them (spelled out
+#: here: importing ``infra`` loads the CDK, seconds of start-up).
+GLUE_TYPES = {"string": "string", "bool": "boolean", "int32": "int", "int64": "bigint", "double": "double",
+              "date32[day]": "date", "timestamp[us]": "timestamp", "list<item: string>": "array<string>"}
+
+
+def registry_catalog(session: Any, database: str, bucket: str) -> dict[str, str]:
+    """A Glue database with every registry table at ``s3://<bucket>/<table>/`` (without synthesizing the
+    stack: for unit tests and benchmarks). Returns the table locations (``LAKE_TABLE_LOCATIONS``).
+
+    Examples
+    --------
+    >>> registry_catalog(boto3.Session(), "fleetcast", "my-lake")["runs"]  # doctest: +SKIP
+    's3://my-lake/runs/'
+    """
+    from fleetcast.lake.tables import TABLES
+
+    glue = session.client("glue")
+    glue.create_database(DatabaseInput={"Name": database})
+    locations = {}
+    for table in TABLES.values():
+        locations[table.name] = f"s3://{bucket}/{table.name}/"
+        glue.create_table(DatabaseName=database, TableInput={
+            "Name": table.name,
+            "PartitionKeys": [{"Name": c.name, "Type": GLUE_TYPES[str(c.type)]} for c in table.partitions],
+            "StorageDescriptor": {"Columns": [{"Name": c.name, "Type": GLUE_TYPES[str(c.type)]} for c in table.columns],
+                                  "Location": locations[table.name]}})
+    return locations

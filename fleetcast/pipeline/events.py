@@ -74,7 +74,7 @@ class ShardTask:
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> ShardTask:
         shard = int(event["shard"])
-        if not 0 <= shard:
+        if not shard >= 0:
             raise ValueError(f"shard must be >= 0, got {shard}")
         return cls(RunContext.from_dict(event["run"]), shard)
 

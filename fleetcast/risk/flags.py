@@ -134,10 +134,10 @@ def _reason(row: dict, method: str, days: int, config: RiskConfig) -> str:
     metric, horizon, peak = row["metric"], row["horizon_days"], row["predicted_p95"]
     basis = f"; short history ({days} days): {method.replace('_', ' ')}" if method != "trend_weekly" else ""
     if row["level"] in ("very_high", "high"):
+        when = f"by {row['first_breach_date']} (in {_days(row['days_to_breach'])})"
         return (f"{metric} daily P95 likely above {row['threshold']:g}% within {horizon} days "
-                f"({row['breach_probability']:.0%}), by {row['first_breach_date']} (in {_days(row['days_to_breach'])}); "
-                f"forecast peak {peak:.0f}%, last {config.recent_days} days' worst {row['recent_p95']:.0f}%"
-                f"{basis}")
+                f"({row['breach_probability']:.0%}), {when}; forecast peak {peak:.0f}%, "
+                f"last {config.recent_days} days' worst {row['recent_p95']:.0f}%{basis}")
     if row["level"] == "underutilised":
         return (f"{metric} averaged {row['average_utilisation']:.0f}% over the last {config.recent_days} days "
                 f"(under {config.underutilised:g}%), forecast peak {peak:.0f}%: a consolidation candidate{basis}")

@@ -40,11 +40,15 @@ class ParsedLog(NamedTuple):
     outcomes: DataFrame
 
 
-def parse_access_log(lines: DataFrame, series_id: str) -> ParsedLog:
+def parse_access_log(lines: DataFrame, series_id: str, *, materialize: bool = False) -> ParsedLog:
     """Parse numbered lines (``line, text, chunk, cut``; :func:`fleetcast.spark.text.number_lines`).
 
     Every line ends up in exactly one request or one reject, except lines repaired into a request
     (counted by its ``repaired_lines``): read = requests + repaired / 2 + rejects, as locally.
+
+    With ``materialize`` the per-line verdicts are computed once, now (``localCheckpoint``), and
+    ``requests`` / ``rejects`` start from them: the file is parsed once, and their plans are small
+    (the parser's plan is large enough that planning it again costs seconds).
 
     Examples
     --------
@@ -57,6 +61,8 @@ def parse_access_log(lines: DataFrame, series_id: str) -> ParsedLog:
     [Row(line=2, reason="does not start with 'host ident user [timestamp]'")]
     """
     outcomes = line_outcomes(lines)
+    if materialize:
+        outcomes = outcomes.localCheckpoint()
     joined = F.col("outcome") == JOINED
     requests = outcomes.filter(F.col("outcome").isin(PARSED, JOINED)).select(
         "line", "chunk", *[F.when(joined, F.col(f"j_{f}")).otherwise(F.col(f)).alias(f) for f in clf.FIELDS],

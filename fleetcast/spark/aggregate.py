@@ -33,7 +33,15 @@ from fleetcast.spark.log_series import DEFAULT_GRANULARITIES, GRANULARITIES
 from fleetcast.spark.metrics import MetricsOptions
 from fleetcast.spark.schemas import table_schema
 from fleetcast.spark.shards import shard_tables
-from fleetcast.spark.sources import ACCESS_LOG, METRICS, SourceRows, read_log_source, read_metrics_source, source_row
+from fleetcast.spark.sources import (
+    ACCESS_LOG,
+    DEFAULT_OPTIONS,
+    METRICS,
+    SourceRows,
+    read_log_source,
+    read_metrics_source,
+    source_row,
+)
 
 log = logging.getLogger(__name__)
 STAGING = (t.LOG_BINS, t.METRIC_SAMPLES)
@@ -57,7 +65,7 @@ class AggregationResult:
 def run_aggregation(spark: SparkSession, run_id: str, source_id: str, source_uri: str, kind: str, format: str,
                     raw_bucket: str, curated_bucket: str, database: str, lake_locations: str | Mapping[str, str], *,
                     catalog: PartitionCatalog | None = None, granularities: tuple[str, ...] = DEFAULT_GRANULARITIES,
-                    series: str | None = None, metrics_options: MetricsOptions = MetricsOptions(),
+                    series: str | None = None, metrics_options: MetricsOptions = DEFAULT_OPTIONS,
                     scratch: str | None = None) -> AggregationResult:
     """Aggregate one object into the lake whose table folders are ``lake_locations`` (JSON or a mapping).
 

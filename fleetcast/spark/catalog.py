@@ -22,7 +22,8 @@ class PartitionCatalog:
     Examples
     --------
     >>> catalog = PartitionCatalog(boto3.client("glue"), "fleetcast")  # doctest: +SKIP
-    >>> catalog.sync(OBSERVATIONS, "s3://curated/observations", [{"granularity": "1h", "shard": "3"}], [])  # doctest: +SKIP
+    >>> present = [{"granularity": "1h", "shard": "3"}]
+    >>> catalog.sync(OBSERVATIONS, "s3://curated/observations", present, [])  # doctest: +SKIP
     """
 
     def __init__(self, glue: Any, database: str) -> None:

@@ -117,7 +117,8 @@ class HadoopLake:
         parts = [f"{c.name}={partition[c.name]}" for c in table.partitions if c.name in partition]
         return "/".join([self.location(table), *parts])
 
-    def read(self, table: Table, partitions: Iterable[Mapping[str, object]], *, with_file: bool = False) -> DataFrame | None:
+    def read(self, table: Table, partitions: Iterable[Mapping[str, object]], *,
+             with_file: bool = False) -> DataFrame | None:
         """The rows of some partitions (partition columns included; ``source_file`` = the file's key when
         ``with_file``), or None when none of them holds a file."""
         partitions = list(partitions)
@@ -146,7 +147,8 @@ class HadoopLake:
                 self.delete(uri)
         return removed
 
-    def replace_partitions(self, table: Table, rows: DataFrame, scope: list[Partition]) -> tuple[list[Partition], list[Partition]]:
+    def replace_partitions(self, table: Table, rows: DataFrame, scope: list[Partition]
+                           ) -> tuple[list[Partition], list[Partition]]:
         """Make ``rows`` the whole content of every partition in ``scope`` (a partition of the scope with no
         row is emptied). Returns the partitions written and those emptied."""
         written = self._write(table, rows, "part")

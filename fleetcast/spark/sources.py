@@ -79,8 +79,8 @@ def read_log_source(lake: HadoopLake, uri: str, series: str | None = None) -> So
     path = readable(lake, uri)
     lines = number_lines(raw_lines(lake.spark, path), total_bytes=lake.content_size(path))
     name = series or log_series_name(uri)
-    parsed = parse_access_log(lines, name)
-    outcomes = parsed.outcomes.persist()
+    parsed = parse_access_log(lines, name, materialize=True)
+    outcomes = parsed.outcomes
     bins = with_shard(bin_requests(parsed.requests)).persist()
     rejects = parsed.rejects.persist()
     counts = outcomes.agg(F.count(F.lit(1)).alias("lines"),
@@ -101,7 +101,10 @@ def read_log_source(lake: HadoopLake, uri: str, series: str | None = None) -> So
     return SourceRows(ACCESS_LOG, "access-log", bins, rejects, accounting, [outcomes, bins, rejects])
 
 
-def read_metrics_source(lake: HadoopLake, uri: str, options: MetricsOptions = MetricsOptions()) -> SourceRows:
+DEFAULT_OPTIONS = MetricsOptions()
+
+
+def read_metrics_source(lake: HadoopLake, uri: str, options: MetricsOptions = DEFAULT_OPTIONS) -> SourceRows:
     """Read and validate a metrics CSV or Parquet object; :class:`InputError` when no value is usable."""
     path = readable(lake, uri)
     if lake.head(path, 4) == PARQUET_MAGIC:
@@ -125,7 +128,8 @@ def read_metrics_source(lake: HadoopLake, uri: str, options: MetricsOptions = Me
 
 def _parquet_rows(lake: HadoopLake, path: str) -> DataFrame:
     frame = lake.spark.read.parquet(path)
-    tagged = frame.select("*", F.input_file_block_start().alias("__block"), F.monotonically_increasing_id().alias("__row"))
+    tagged = frame.select("*", F.input_file_block_start().alias("__block"),
+                          F.monotonically_increasing_id().alias("__row"))
     blocks = tagged.groupBy("__block").agg(F.count(F.lit(1)).alias("__n"), F.min("__row").alias("__first"))
     before = Window.orderBy("__block").rowsBetween(Window.unboundedPreceding, -1)
     blocks = blocks.select("__block", "__first", F.coalesce(F.sum("__n").over(before), F.lit(0)).alias("__before"))

@@ -13,7 +13,7 @@ is computed here too, from the byte offsets.
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from fleetcast.ingest.reader import CHUNK_BYTES
@@ -54,13 +54,27 @@ def number_lines(raw: DataFrame, total_bytes: int | None = None, chunk_bytes: in
     upto = Window.partitionBy("block").orderBy("row").rowsBetween(Window.unboundedPreceding, 0)
     lines = raw.join(F.broadcast(blocks), "block").select(
         (F.col("lines_before") + F.col("row") - F.col("first_row") + 1).alias("line"),
-        F.decode(F.col("value").cast("binary"), "UTF-8").alias("text"),
+        utf8_as_python(F.col("value").cast("binary")).alias("text"),
         (F.col("bytes_before") + F.sum(size).over(upto) - 1).alias("newline_at"))
     cut = F.lit(False) if total_bytes is None else F.col("newline_at") >= F.lit(total_bytes)
     return lines.select(
         "line", "text",
         F.when(cut, F.lit(CUT_CHUNK)).otherwise(F.expr(f"newline_at div {int(chunk_bytes)}")).alias("chunk"),
         cut.alias("cut"))
+
+
+def utf8_as_python(data: Column) -> Column:
+    """Bytes decoded as UTF-8 with invalid bytes replaced exactly as Python's ``bytes.decode("utf-8", "replace")``.
+
+    Java's decoder replaces a UTF-16 surrogate encoded in UTF-8 (``ED A0..BF xx``) with one U+FFFD where
+    Python writes one per byte. Python's rule (``ED`` is an invalid start when a byte in ``A0..BF``
+    follows; each stray continuation byte is one U+FFFD) is applied first: that ``ED`` becomes the bytes
+    of U+FFFD (through ISO-8859-1, which maps bytes to characters one to one), and Java's decoder then
+    replaces the stray continuation bytes one by one, as Python does.
+    """
+    latin1 = F.decode(data, "ISO-8859-1")
+    fixed = F.regexp_replace(latin1, "\u00ED(?=[\u00A0-\u00BF])", "\u00EF\u00BF\u00BD")
+    return F.decode(F.encode(fixed, "ISO-8859-1"), "UTF-8")
 
 
 def lines_from_text(spark: SparkSession, text: str | bytes, chunk_bytes: int = CHUNK_BYTES) -> DataFrame:

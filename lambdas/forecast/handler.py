@@ -8,6 +8,7 @@ from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+
 from fleetcast.lake.s3 import S3Lake
 from fleetcast.pipeline.events import ShardTask, to_json
 from fleetcast.pipeline.forecast import forecast_shard

@@ -8,6 +8,7 @@ from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+
 from fleetcast.lake.s3 import S3Lake
 from fleetcast.pipeline.events import EventPublisher, FinishTask, publisher_from_environment
 from fleetcast.pipeline.finish import finish_run

@@ -8,6 +8,7 @@ from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+
 from fleetcast.pipeline.events import RunContext
 from fleetcast.pipeline.validate import InputRejected, Upload, Validator
 

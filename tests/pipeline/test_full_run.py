@@ -103,3 +103,19 @@ def test_report_draws_every_view_in_headless_chromium(run, tmp_path):
     # Then the page's own check found all five charts laid out with marks in them
     assert 'data-views-drawn="5"' in dom
     assert dom.count('data-drawn="yes"') == 5 and "Most at risk" in dom
+
+
+def test_dashboard_views_answer_locally_from_the_same_sql_athena_gets(run):
+    lake, result, _ = run
+    from fleetcast.lake.query import query
+
+    # Then each view serves the latest successful run
+    (latest,) = query(lake, "SELECT run_id FROM latest_run").rows()
+    assert latest[0] >= result.run_id
+    heat = query(lake, "SELECT level, level_rank, count(*) AS n FROM risk_heatmap GROUP BY 1, 2 ORDER BY 2 DESC")
+    assert heat["n"].sum() == 12 * 4 * 2 and heat["level_rank"].to_list() == sorted(heat["level_rank"], reverse=True)
+    for view in ("forecast_vs_actual", "scaling_plan", "cost_vs_sla"):
+        assert query(lake, f"SELECT count(*) AS n FROM {view}").item() > 0, view
+    costs = query(lake, "SELECT policy, cost FROM cost_vs_sla WHERE policy IN ('static_peak', 'balanced')")
+    by_policy = dict(costs.rows())
+    assert by_policy["balanced"] < by_policy["static_peak"]
