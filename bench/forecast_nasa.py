@@ -97,7 +97,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--strategy", default=ModelConfig.strategy, choices=["direct", "recursive"])
     parser.add_argument("--trend", default=ModelConfig.trend)
-    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--protocols", default="da,so,os,h48")
     parser.add_argument("--no-gate", action="store_true", help="publish the model even where a baseline won")
     args = parser.parse_args()

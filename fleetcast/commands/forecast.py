@@ -36,7 +36,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", choices=["direct", "recursive"], default=ModelConfig.strategy,
                         help="multi-step strategy (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=ModelConfig.num_threads,
-                        help="LightGBM threads (0 = LightGBM's default)")
+                        help="LightGBM threads (default %(default)s; 0 = all cores)")
 
 
 def positive_int(text: str) -> int:

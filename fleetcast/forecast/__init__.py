@@ -10,8 +10,15 @@ Public API:
   with growth trends and exceedance probabilities.
 """
 
-from fleetcast.forecast.engine import ForecastResult, InsufficientHistory, fit_forecast
-from fleetcast.forecast.frequency import Frequency
-from fleetcast.forecast.model import ModelConfig
+from importlib import import_module
 
-__all__ = ["ForecastResult", "Frequency", "InsufficientHistory", "ModelConfig", "fit_forecast"]
+_EXPORTS = {"ForecastResult": "engine", "InsufficientHistory": "engine", "fit_forecast": "engine",
+            "Frequency": "frequency", "ModelConfig": "model"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Import the engine (LightGBM) on first use, so ``fleetcast.forecast.frequency`` stays cheap."""
+    if name in _EXPORTS:
+        return getattr(import_module(f"fleetcast.forecast.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'fleetcast.forecast' has no attribute {name!r}")

@@ -180,17 +180,6 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
                        mase_scales(panel.values, first_cutoff, max(period, 1)), layout.day, groups)
 
 
-def gate_windows(run: BacktestRun) -> np.ndarray:
-    """Rows of the windows the quality gate judges on: the most recent half (all when under four).
-
-    The earliest windows' models were trained on much less data than the final model will be, which
-    says little about how the final model compares with a baseline that needs no training.
-    """
-    if run.spec.windows < 4:
-        return np.ones(run.rows.size, dtype=bool)
-    return run.window >= run.spec.windows // 2
-
-
 def score_backtest(run: BacktestRun, panel: Panel, level_power: float, mask: np.ndarray | None = None
                    ) -> pl.DataFrame:
     """Per series and method: RMSE, MAE, sMAPE, MASE, interval coverage and width (vectorised).
@@ -286,7 +275,8 @@ def choose_level_power(run: BacktestRun, candidates: tuple[float, ...] = (0.0, 0
             alpha = 1 - level / 100
             y = run.actual
             score = (hi - lo) + 2 / alpha * (np.maximum(lo - y, 0) + np.maximum(y - hi, 0))
-            total += float(np.nanmean(score / scaled))
+            ratio = score / scaled
+            total += float(np.nanmean(ratio)) if np.isfinite(ratio).any() else 0.0
         if total < best_score:
             best, best_score = p, total
     return best

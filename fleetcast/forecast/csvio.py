@@ -92,7 +92,8 @@ def read_history(path: str | Path) -> tuple[pl.DataFrame, TimeStyle]:
     missing = [c for c in ("timestamp", "value") if c not in where]
     if missing:
         raise InputError(f"missing column(s) {', '.join(missing)}: expected a header "
-                         f"timestamp,value[,series_id], got {','.join(header)}", path=name, line=1)
+                         f"timestamp,value[,series_id], got {','.join(header)}", path=name, line=1,
+                         field="header")
     if not records:
         raise InputError("no data rows after the header", path=name)
     stamps = [r[where["timestamp"]].strip() if len(r) > where["timestamp"] else "" for r in records]
@@ -105,7 +106,8 @@ def read_history(path: str | Path) -> tuple[pl.DataFrame, TimeStyle]:
     dup = frame.select(pl.struct("series_id", "ts").is_duplicated()).to_series().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[-1])
-        raise InputError(f"duplicate timestamp {stamps[i]} for series {sids[i]!r}", path=name, line=lines[i])
+        raise InputError(f"duplicate timestamp {stamps[i]} for series {sids[i]!r}", path=name, line=lines[i],
+                         field="timestamp")
     return frame, style
 
 
@@ -140,13 +142,13 @@ def _parse_times(stamps: list[str], lines: list[int], name: str) -> tuple[np.nda
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(f"cannot parse timestamp {stamps[i]!r} (expected ISO 8601 like {EXAMPLE_TS})",
-                         path=name, line=lines[i])
+                         path=name, line=lines[i], field="timestamp")
     clock = (parts["hh"].fill_null("00") + ":" + parts["mm"].fill_null("00") + ":" + parts["ss"].fill_null("00")
              + parts["frac"].fill_null(""))
     naive = (parts["date"] + "T" + clock).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
     if naive.is_null().any():
         i = int(np.flatnonzero(naive.is_null().to_numpy())[0])
-        raise InputError(f"invalid date or time {stamps[i]!r}", path=name, line=lines[i])
+        raise InputError(f"invalid date or time {stamps[i]!r}", path=name, line=lines[i], field="timestamp")
     offsets = parts["off"].to_list()
     minutes = np.array([_offset_minutes(o) for o in offsets], dtype=np.int64)
     last = int(np.argmax(naive.to_numpy() - minutes.astype("timedelta64[m]")))
@@ -170,9 +172,9 @@ def _parse_values(raw: list[str], lines: list[int], name: str) -> list[float | N
             value = float(token)
         except ValueError:
             raise InputError(f"value {token!r} is not a number (leave it empty for a gap)",
-                             path=name, line=line) from None
+                             path=name, line=line, field="value") from None
         if not np.isfinite(value):
-            raise InputError(f"value {token!r} is not finite", path=name, line=line)
+            raise InputError(f"value {token!r} is not finite", path=name, line=line, field="value")
         out.append(value)
     return out
 

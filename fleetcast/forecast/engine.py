@@ -4,9 +4,9 @@
 
 1. a rolling-origin backtest (model trained before the first origin; baselines beside it);
 2. conformal calibration of each method's intervals from the backtest residuals;
-3. the quality gate: per series, the model is published only if it beats the best baseline on the
-   backtest (``gate_metric``, RMSE by default); otherwise that baseline's forecast is published and
-   the reason is recorded;
+3. the quality gate (:mod:`fleetcast.forecast.gate`): per series, the best baseline's forecast is
+   published instead of the model's when it is significantly better on the backtest windows
+   (``gate_metric``, RMSE by default); the decision and its reason are recorded;
 4. the final model, trained on all the data, forecasting ``horizon`` steps after each series' last row.
 """
 
@@ -22,16 +22,16 @@ from fleetcast.forecast.backtest import (
     MODEL,
     choose_level_power,
     default_spec,
-    gate_windows,
     min_history,
     pooled_scores,
     run_backtest,
     score_backtest,
 )
-from fleetcast.forecast.baselines import BASELINES, baseline_forecasts
+from fleetcast.forecast.baselines import baseline_forecasts
 from fleetcast.forecast.conformal import LEVELS, Calibration
 from fleetcast.forecast.features import Layout, local_scale
 from fleetcast.forecast.frequency import Frequency
+from fleetcast.forecast.gate import decide
 from fleetcast.forecast.model import GlobalModel, ModelConfig
 from fleetcast.forecast.panel import Panel, panel_frame, to_panel
 from fleetcast.forecast.version import model_card, model_version
@@ -119,7 +119,10 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     windows, step
         Backtest layout (default: about 3,000 residuals, origins a day or ``horizon`` apart).
     gate
-        Publish the best baseline for series where the model does not beat it on the backtest.
+        Publish the best baseline for series where it is significantly better than the model on the
+        backtest (see :mod:`fleetcast.forecast.gate`).
+    gate_metric
+        ``rmse`` or ``mae``.
     snap
         Floor times that are off the ``freq`` grid (anchored at the first time) onto it, averaging
         values that land in the same bin; otherwise off-grid times are an error.
@@ -147,9 +150,7 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     power = choose_level_power(run)
     calibrations = {m: run.calibration(m, power) for m in run.forecasts}
     scores = score_backtest(run, panel, power)
-    recent = gate_windows(run)
-    judged = scores if recent.all() else score_backtest(run, panel, power, recent)
-    methods, reasons = _gate(judged, panel.ids, gate, gate_metric, int(np.unique(run.window[recent]).size))
+    methods, reasons = decide(run, scores, panel.ids, gate=gate, metric=gate_metric)
 
     final = GlobalModel(config, layout, horizon).fit(panel)
     rows, origins = np.arange(panel.n_series), panel.last
@@ -192,29 +193,6 @@ def _usable(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, dict[str
     keep = np.flatnonzero(ok)
     return dataclasses.replace(panel, ids=[panel.ids[i] for i in keep], values=panel.values[keep],
                                first=panel.first[keep], last=panel.last[keep]), skipped
-
-
-def _gate(scores: pl.DataFrame, ids: list[str], gate: bool, metric: str, windows: int
-          ) -> tuple[list[str], list[str]]:
-    """Per series: the method to publish and why (judged on the last ``windows`` backtest windows)."""
-    methods, reasons = [], []
-    table = {(r["series_id"], r["model"]): r[metric] for r in scores.iter_rows(named=True)}
-    where = f"over the last {windows} backtest windows"
-    for sid in ids:
-        model_score = table.get((sid, MODEL), np.nan)
-        base = {b: table.get((sid, b), np.nan) for b in BASELINES}
-        best = min(base, key=lambda b: np.inf if np.isnan(base[b]) else base[b])
-        if not gate:
-            methods.append(MODEL)
-            reasons.append("quality gate off")
-        elif np.isnan(model_score) or np.isnan(base[best]) or model_score < base[best]:
-            methods.append(MODEL)
-            reasons.append(f"model {metric} {model_score:.4g} beats best baseline {best} {base[best]:.4g} {where}")
-        else:
-            methods.append(best)
-            reasons.append(f"fallback: model {metric} {model_score:.4g} does not beat {best} {base[best]:.4g} "
-                           f"{where}")
-    return methods, reasons
 
 
 def _forecast_frame(result: ForecastResult, version: str) -> pl.DataFrame:

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 from fleetcast.forecast.frequency import Frequency
 
@@ -88,6 +87,8 @@ class History:
         self.cabs = np.concatenate([zero, np.cumsum(np.abs(filled), axis=1)], axis=1)
         self.cn = np.concatenate([zero, np.cumsum(have, axis=1, dtype=np.float64)], axis=1)
         self.alphas = [2.0 / (s + 1.0) for s in layout.spans]
+        from scipy.signal import lfilter  # imported here: scipy.signal costs seconds to import
+
         self.ew_sum = [lfilter([a], [1.0, a - 1.0], filled, axis=1) for a in self.alphas]
         self.ew_wt = [lfilter([a], [1.0, a - 1.0], have.astype(np.float64), axis=1) for a in self.alphas]
         self.calendar = calendar_table(start, freq, length + extra)

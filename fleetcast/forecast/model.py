@@ -30,6 +30,9 @@ STRATEGIES = ("direct", "recursive")
 class ModelConfig:
     """Settings of the global model; defaults are the measured choice (see the bench scripts).
 
+    ``num_threads`` defaults to 1: the models are small, and LightGBM's OpenMP threads slow down
+    badly (5-10x measured) on shared or oversubscribed cores; 0 means LightGBM's default (all cores).
+
     Examples
     --------
     >>> ModelConfig(num_threads=1).lgb_params()["num_threads"]
@@ -49,7 +52,7 @@ class ModelConfig:
     horizons_per_target: int = 8
     fold_weeks: bool = True
     linear_tree: bool = False
-    num_threads: int = 0
+    num_threads: int = 1
     seed: int = 0
 
     def lgb_params(self) -> dict:
@@ -146,12 +149,7 @@ class GlobalModel:
         else:
             hist = History(values, self.layout, panel.start, panel.freq,
                            extra=max(0, int(origins.max()) + horizon + 1 - panel.length))
-            rr = np.repeat(rows, steps.size)
-            oo = np.repeat(origins, steps.size)
-            tt = oo + np.tile(steps, rows.size)
-            X, scale = build_features(hist, rr, self._folded(tt, oo), oo)
-            X[:, -2:] = hist.calendar[-2:, np.minimum(tt, hist.length - 1)].T  # month/quarter end of t
-            z = (self.booster.predict(X, num_threads=self.config.num_threads) * scale).reshape(-1, steps.size)
+            z = self._predict_direct(hist, rows, origins, steps)
         t = origins[:, None] + steps[None, :]
         yhat = z + self.slopes[rows, None] * (t - self.ref[rows, None])
         return yhat, _origin_scale(panel, self.layout, rows, origins)
@@ -174,8 +172,30 @@ class GlobalModel:
                 out[group, k - 1] = step
         return out
 
-    def _folded(self, t: np.ndarray, o: np.ndarray) -> np.ndarray:
-        """Targets beyond the trained horizon map to the same weekly slot within it.
+    def _predict_direct(self, hist: History, rows: np.ndarray, origins: np.ndarray, steps: np.ndarray
+                        ) -> np.ndarray:
+        """Direct forecasts ``len(rows) x len(steps)``, each distinct feature row predicted once.
+
+        Steps beyond the trained horizon share their features with the folded step (see
+        :meth:`_folded_steps`) except for the month/quarter-end of the real target time, so features
+        are built for the distinct folded steps only and the booster sees each distinct row once.
+        """
+        folded = self._folded_steps(steps)
+        uniq, inverse = np.unique(folded, return_inverse=True)
+        oo = np.repeat(origins, uniq.size)
+        X, scale = build_features(hist, np.repeat(rows, uniq.size), oo + np.tile(uniq, rows.size), oo)
+        base = (np.arange(rows.size)[:, None] * uniq.size + inverse[None, :]).ravel()
+        t = (origins[:, None] + steps[None, :]).ravel()
+        month_end, quarter_end = hist.calendar[-2:, np.minimum(t, hist.length - 1)].astype(np.int64)
+        keys, where = np.unique((base * 4 + month_end) * 4 + quarter_end, return_inverse=True)
+        rows_x = keys // 16
+        X = X[rows_x]
+        X[:, -2], X[:, -1] = (keys // 4) % 4, keys % 4  # month/quarter end of the real target time
+        z = self.booster.predict(X, num_threads=self.config.num_threads) * scale[rows_x]
+        return z[where].reshape(rows.size, steps.size)
+
+    def _folded_steps(self, steps: np.ndarray) -> np.ndarray:
+        """Steps beyond the trained horizon map to the same weekly slot within it.
 
         The forecast for ``o + h`` with ``h`` beyond a week is that of the same slot of the week
         ``o + ((h - 1) mod week) + 1`` (plus the trend, added later): a periodic extension, instead
@@ -183,10 +203,8 @@ class GlobalModel:
         """
         limit = self.trained_horizon
         if limit >= self.horizon:
-            return t
-        h = t - o
-        week = self.layout.week
-        return np.where(h > limit, o + (h - 1) % week + 1, t)
+            return steps
+        return np.where(steps > limit, (steps - 1) % self.layout.week + 1, steps)
 
     def _detrended(self, values: np.ndarray, ref: np.ndarray) -> np.ndarray:
         if not np.any(self.slopes):

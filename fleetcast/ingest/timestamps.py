@@ -43,7 +43,17 @@ def parse_timestamps(values: pl.Series, assume_tz: str = "UTC") -> pl.Series:
         return values.dt.convert_time_zone("UTC").dt.replace_time_zone(None).dt.cast_time_unit("us")
     if values.dtype.is_numeric():
         return _from_epoch(values.cast(pl.Float64))
-    text = values.cast(pl.String).str.strip_chars().str.replace(r"Z$", "+00:00")
+    text = values.cast(pl.String)
+    distinct = text.unique()
+    if len(distinct) * 2 < len(text):  # a fleet's servers share sampling times: parse each text once
+        lookup = pl.DataFrame({"text": distinct, "ts": _parse_text(distinct, assume_tz)})
+        joined = pl.DataFrame({"text": text}).join(lookup, on="text", how="left", maintain_order="left")
+        return joined["ts"].alias(values.name)
+    return _parse_text(text, assume_tz).alias(values.name)
+
+
+def _parse_text(values: pl.Series, assume_tz: str) -> pl.Series:
+    text = values.str.strip_chars().str.replace(r"Z$", "+00:00")
     result = pl.Series(values.name, [None] * len(text), dtype=pl.Datetime("us"))
     numeric = text.str.contains(r"^\d{9,13}(\.\d+)?$").fill_null(False)
     if numeric.any():

@@ -1,0 +1,111 @@
+"""``fleetcast forecast`` / ``fleetcast backtest``: the CSV contract and one-line errors."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from fleetcast.cli import main
+
+FAST = ["--threads", "1"]
+
+
+def _write(path, rows: list[str], header: str = "timestamp,value") -> str:
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return str(path)
+
+
+def _hourly(days: int = 14, offset: str = "-04:00", sep: str = "T", blank_every: int = 17) -> list[str]:
+    rng = np.random.default_rng(0)
+    rows = []
+    for h in range(days * 24):
+        t = datetime(2024, 3, 1) + timedelta(hours=h)
+        value = "" if h % blank_every == 5 else f"{200 + 80 * np.sin(2 * np.pi * h / 24) + rng.normal(0, 8):.1f}"
+        rows.append(f"{t:%Y-%m-%d}{sep}{t:%H:%M:%S}{offset},{value}")
+    return rows
+
+
+def test_forecast_writes_the_contracted_csv_in_the_inputs_time_format(tmp_path, capsys):
+    # Given two weeks of hourly load at -04:00 with some empty values
+    src = _write(tmp_path / "load.csv", _hourly())
+    out = tmp_path / "fc.csv"
+    # When 24 steps are forecast
+    code = main(["forecast", "--input", src, "--horizon", "24", "--out", str(out),
+                 "--model-card", str(tmp_path / "card.json"), *FAST])
+    # Then the output has exactly the contracted columns, one row per future step
+    assert code == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "series_id,timestamp,yhat,lo80,hi80,lo95,hi95"
+    assert len(lines) == 25
+    # And the timestamps continue right after the last input, in the same format and offset
+    assert lines[1].split(",")[1] == "2024-03-15T00:00:00-04:00"
+    assert lines[-1].split(",")[1] == "2024-03-15T23:00:00-04:00"
+    for line in lines[1:]:
+        _, _, yhat, lo80, hi80, lo95, hi95 = line.split(",")
+        assert float(lo95) <= float(lo80) <= float(yhat) <= float(hi80) <= float(hi95)
+    assert "wrote 24 rows" in capsys.readouterr().out
+    assert '"model_version": "lgbm-direct-v1:' in (tmp_path / "card.json").read_text()
+
+
+def test_forecast_keeps_series_ids_and_space_separated_naive_times(tmp_path):
+    rows = [f"{r},{sid}" for sid in ("web-a", "web-b") for r in _hourly(days=10, offset="", sep=" ")]
+    src = _write(tmp_path / "multi.csv", rows, header="timestamp,value,series_id")
+    out = tmp_path / "fc.csv"
+    assert main(["forecast", "--input", src, "--horizon", "6", "--freq", "1h", "--out", str(out), *FAST]) == 0
+    lines = out.read_text().splitlines()
+    assert len(lines) == 13
+    assert lines[1].startswith("web-a,2024-03-11 00:00:00,") and lines[7].startswith("web-b,")
+
+
+@pytest.mark.parametrize(("rows", "header", "args", "message"), [
+    (["2024-01-01T00:00:00,1"], "timestamp,load", [], "missing column(s) value"),
+    (["2024-01-01T00:00:00,1", "2024-01-01T01:00:00,2", "yesterday,3"], "timestamp,value", [],
+     "bad.csv:4 [timestamp]: cannot parse timestamp 'yesterday'"),
+    (["2024-01-01T00:00:00,1", "2024-01-01T01:00:00,lots"], "timestamp,value", [],
+     "bad.csv:3 [value]: value 'lots' is not a number"),
+    ([f"2024-01-01T{h:02d}:00:00,1" for h in range(10)], "timestamp,value", [],
+     "too little history for a 24-step forecast at 1h"),
+    (["2024-01-01T00:00:00,1", "2024-01-01T00:05:00,2", "2024-01-01T00:07:00,3"], "timestamp,value", [],
+     "bad.csv:3: irregular timestamps: cannot infer a frequency"),
+    (["2024-01-01T00:00:00,1", "2024-01-01T00:07:00,3"], "timestamp,value", ["--freq", "7min"],
+     "--freq: frequency '7min' does not divide a day evenly"),
+    (["2024-01-01T00:00:00,1", "2024-01-01T00:00:00,3"], "timestamp,value", [],
+     "bad.csv:3 [timestamp]: duplicate timestamp 2024-01-01T00:00:00"),
+    ([], "", [], "empty file"),
+])
+def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, rows, header, args, message):
+    src = tmp_path / "bad.csv"
+    src.write_text("\n".join([header, *rows]) + ("\n" if rows else ""))
+    code = main(["forecast", "--input", str(src), "--horizon", "24", "--out", str(tmp_path / "o.csv"), *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_irregular_times_are_binned_onto_the_grid_given_by_freq(tmp_path):
+    # Given 5-min samples whose clock drifts by a minute now and then (off the grid)
+    rows = [r.replace(":00:00", ":01:00") if i % 50 == 7 else r for i, r in enumerate(_hourly(days=10))]
+    src = _write(tmp_path / "drift.csv", rows)
+    out = tmp_path / "fc.csv"
+    # Then without --freq the frequency cannot be inferred, and with it the forecast is made
+    assert main(["forecast", "--input", src, "--horizon", "6", "--out", str(out), *FAST]) == 2
+    assert main(["forecast", "--input", src, "--horizon", "6", "--freq", "1h", "--out", str(out), *FAST]) == 0
+    assert len(out.read_text().splitlines()) == 7
+
+
+def test_backtest_prints_scores_against_the_baselines_and_writes_them(tmp_path, capsys):
+    src = _write(tmp_path / "load.csv", _hourly(days=21))
+    out = tmp_path / "bt.csv"
+    code = main(["backtest", "--input", src, "--horizon", "24", "--windows", "4", "--out", str(out), *FAST])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "4 windows x 24 steps" in text
+    for name in ("lgbm", "naive_weekly", "naive_daily", "slot_mean", "coverage80"):
+        assert name in text
+    assert "the best baseline" in text
+    header = out.read_text().splitlines()[0].split(",")
+    assert {"series_id", "model", "rmse", "mae", "smape", "mase", "coverage80", "width95"} <= set(header)

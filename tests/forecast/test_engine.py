@@ -1,0 +1,166 @@
+"""fit_forecast end to end: calibrated intervals, quality gate, gaps, trends, versions."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from fleetcast.forecast import fit_forecast
+from fleetcast.forecast.baselines import baseline_forecasts
+from fleetcast.forecast.panel import to_panel
+from fleetcast.forecast.synthetic import generate_fleet
+
+Z80, Z95 = 1.2816, 1.96
+
+
+def test_intervals_cover_at_their_nominal_rate_on_data_with_known_noise(small_config):
+    # Given 40 hourly series with a daily cycle and Gaussian noise of 8 % of their level
+    data = generate_fleet(40, 42, "1h", seed=3, noise=0.08, future_days=2)
+    cut = datetime(2024, 1, 1) + timedelta(days=42)
+    history = data.filter(pl.col("ts") < cut).select("series_id", "ts", "value")
+    future = data.filter(pl.col("ts") >= cut)
+    # When the next 48 hours are forecast
+    result = fit_forecast(history, 48, "1h", config=small_config)
+    got = result.forecasts.join(future, on=["series_id", "ts"])
+    assert got.height == 40 * 48
+    inside80 = ((got["value"] >= got["lo80"]) & (got["value"] <= got["hi80"])).mean()
+    inside95 = ((got["value"] >= got["lo95"]) & (got["value"] <= got["hi95"])).mean()
+    # Then the realised coverage is within a few points of 80 % and 95 %
+    assert abs(inside80 - 0.80) <= 0.04, inside80
+    assert abs(inside95 - 0.95) <= 0.03, inside95
+    # And the 80 % interval is about as wide as the true noise implies (not just wide)
+    level = history.group_by("series_id").agg(pl.col("value").mean().alias("level"))
+    width = got.join(level, on="series_id").select(
+        ((pl.col("hi80") - pl.col("lo80")) / (2 * Z80 * 0.08 * pl.col("level") / 1.0)).median()).item()
+    assert 0.9 <= width <= 1.5, width
+    # And the backtest reports the (leave-one-window-out) coverage it measured
+    bt = result.model_card["backtest"]["scores"]["lgbm"]
+    assert abs(bt["coverage80"] - 0.8) < 0.05 and abs(bt["coverage95"] - 0.95) < 0.03
+
+
+def test_quality_gate_publishes_the_best_baseline_when_the_model_is_worse(small_config):
+    # Given a clean weekly-periodic series and a model crippled to a single tiny tree
+    data = generate_fleet(3, 35, "1h", seed=5, noise=0.01).select("series_id", "ts", "value")
+    crippled = dataclasses.replace(small_config, n_estimators=1, learning_rate=0.01)
+    # When it is forecast with the gate on
+    result = fit_forecast(data, 24, "1h", config=crippled)
+    # Then every series falls back to a baseline, and the backtest table says why
+    published = result.forecasts.group_by("series_id").agg(pl.col("model").first())["model"].to_list()
+    assert set(published) <= {"naive_weekly", "naive_daily", "slot_mean"} and len(published) == 3
+    chosen = result.backtest.filter(pl.col("chosen"))
+    assert chosen.height == 3 and chosen["reason"].str.starts_with("fallback: model rmse").all()
+    lgbm = result.backtest.filter(pl.col("model") == "lgbm").sort("series_id")["rmse"].to_numpy()
+    assert np.all(lgbm > chosen.sort("series_id")["rmse"].to_numpy())
+    # And the published numbers are exactly that baseline's forecast
+    panel = to_panel(data, "1h")
+    expected = baseline_forecasts(panel.values, panel.freq, np.arange(3), panel.last, 24)
+    for i, sid in enumerate(panel.ids):
+        method = result.forecasts.filter(pl.col("series_id") == sid)["model"][0]
+        got = result.forecasts.filter(pl.col("series_id") == sid).sort("step")["yhat"].to_numpy()
+        np.testing.assert_allclose(got, np.maximum(expected[method][i], 0))
+    # And with the gate off the model is published anyway
+    ungated = fit_forecast(data, 24, "1h", config=crippled, gate=False)
+    assert set(ungated.forecasts["model"]) == {"lgbm"}
+
+
+def test_a_good_model_passes_the_gate_and_beats_the_baselines(small_config):
+    data = generate_fleet(10, 35, "1h", seed=2, noise=0.05).select("series_id", "ts", "value")
+    result = fit_forecast(data, 24, "1h", config=small_config)
+    scores = result.model_card["backtest"]["scores"]
+    assert scores["lgbm"]["rmse"] < min(scores[b]["rmse"] for b in ("naive_weekly", "naive_daily", "slot_mean"))
+    assert result.model_card["quality_gate"]["published"].get("lgbm", 0) >= 8
+
+
+def test_gaps_are_not_read_as_zeros(small_config):
+    # Given a busy series whose last 10 hours and a 3-day stretch are unlogged
+    full = generate_fleet(1, 35, "1h", seed=7, noise=0.03, future_days=1)
+    cut = datetime(2024, 1, 1) + timedelta(days=35)
+    data = full.filter(pl.col("ts") < cut).select("ts", "value")
+    truth = full.filter(pl.col("ts") >= cut)["signal"].to_numpy()
+    end = data["ts"].max()
+    holed = data.filter((pl.col("ts") < datetime(2024, 1, 20)) | (pl.col("ts") > datetime(2024, 1, 23)))
+    holed = holed.with_columns(pl.when(pl.col("ts") > end - timedelta(hours=10)).then(None)
+                               .otherwise(pl.col("value")).alias("value"))
+    # When it is forecast, and when the same gaps are (wrongly) fed as zeros
+    result = fit_forecast(holed, 24, "1h", config=small_config, gate=False)
+    zero_fed = fit_forecast(holed.with_columns(pl.col("value").fill_null(0.0)), 24, "1h", config=small_config,
+                            gate=False)
+    # Then the forecast stays at the true level; zeros would drag it down
+    yhat = result.forecasts["yhat"].to_numpy()
+    assert abs(yhat.mean() / truth.mean() - 1) < 0.1
+    assert np.mean(np.abs(yhat - truth)) < 0.15 * truth.mean()
+    assert zero_fed.forecasts["yhat"].mean() < 0.9 * yhat.mean()
+    # And the forecast starts right after the last (empty) row; the gaps are counted as gaps
+    assert result.forecasts["ts"][0] == end + timedelta(hours=1)
+    assert result.model_card["data"]["gap_values"] == 3 * 24 + 1 + 10
+
+
+def test_linear_growth_is_extrapolated(small_config):
+    # Given 180 days of a daily series growing by 0.4 % of its starting level per day
+    data = generate_fleet(1, 180, "1d", seed=11, noise=0.03, growth=0.004, future_days=90)
+    cut = datetime(2024, 1, 1) + timedelta(days=180)
+    history = data.filter(pl.col("ts") < cut).select("ts", "value")
+    truth = data.filter(pl.col("ts") >= cut)["signal"].to_numpy()
+    # When the next 90 days are forecast, with and without trend handling
+    with_trend = fit_forecast(history, 90, "1d", config=small_config, gate=False)
+    flat = fit_forecast(history, 90, "1d", config=dataclasses.replace(small_config, trend="none"), gate=False)
+    yhat = with_trend.forecasts["yhat"].to_numpy()
+    # Then the forecast keeps growing past anything seen, and tracks the true signal
+    assert with_trend.model_card["series_with_trend"] == 1
+    assert yhat[-14:].mean() > history["value"].max() * 0.98
+    ape = np.abs(yhat - truth) / truth
+    flat_ape = np.abs(flat.forecasts["yhat"].to_numpy() - truth) / truth
+    assert ape.mean() < 0.05 and ape[-30:].mean() < flat_ape[-30:].mean() / 2, (ape.mean(), flat_ape.mean())
+    # And the last month's 80 % interval still contains the truth most of the time
+    lo, hi = with_trend.forecasts["lo80"].to_numpy(), with_trend.forecasts["hi80"].to_numpy()
+    assert np.mean((truth >= lo) & (truth <= hi)) > 0.6
+
+
+def test_model_version_is_on_every_row_and_tracks_the_data(small_config):
+    data = generate_fleet(2, 20, "1h", seed=1).select("series_id", "ts", "value")
+    a = fit_forecast(data, 12, "1h", config=small_config)
+    b = fit_forecast(data, 12, "1h", config=small_config)
+    c = fit_forecast(data.with_columns(pl.col("value") * 1.01), 12, "1h", config=small_config)
+    assert a.forecasts["model_version"].unique().to_list() == [a.model_version]
+    assert a.backtest["model_version"].unique().to_list() == [a.model_version]
+    assert a.model_version == b.model_version != c.model_version
+    assert a.forecasts.equals(b.forecasts)  # deterministic
+    card = a.model_card
+    assert card["data"]["fingerprint"] and card["features"] and card["params"]["num_leaves"] == 31
+    assert set(card["backtest"]["scores"]) == {"lgbm", "naive_weekly", "naive_daily", "slot_mean"}
+
+
+def test_probabilities_and_quantiles_are_consistent(small_config):
+    data = generate_fleet(3, 30, "1h", seed=4).select("series_id", "ts", "value")
+    result = fit_forecast(data, 24, "1h", config=small_config)
+    fc = result.forecasts.sort("series_id", "step")
+    p_low = result.prob_above(0.0).sort("series_id", "ts")["prob_above"].to_numpy()
+    p_mid = result.prob_above({s: v for s, v in zip(*fc.group_by("series_id").agg(
+        pl.col("yhat").mean()).select("series_id", "yhat").to_dict(as_series=False).values(), strict=True)})
+    p_high = result.prob_above(1e9)["prob_above"].to_numpy()
+    assert np.all(p_low > 0.95) and np.all(p_high < 0.05)
+    assert 0.2 < p_mid["prob_above"].mean() < 0.8
+    q = result.quantiles((0.025, 0.5, 0.975)).sort("series_id", "ts")
+    np.testing.assert_allclose(q["q0.025"].to_numpy(), fc["lo95"].to_numpy(), rtol=1e-9)
+    assert np.all(q["q0.5"].to_numpy() <= fc["hi80"].to_numpy())
+
+
+def test_recursive_strategy_runs_end_to_end(small_config):
+    data = generate_fleet(10, 30, "1h", seed=8, noise=0.05).select("series_id", "ts", "value")
+    result = fit_forecast(data, 24, "1h", config=dataclasses.replace(small_config, strategy="recursive"))
+    direct = fit_forecast(data, 24, "1h", config=small_config)
+    assert result.forecasts.height == 240 and result.model_version.startswith("lgbm-recursive-")
+    rec, dir_ = (r.model_card["backtest"]["scores"] for r in (result, direct))
+    assert rec["lgbm"]["rmse"] < rec["naive_daily"]["rmse"]
+    assert abs(rec["lgbm"]["rmse"] / dir_["lgbm"]["rmse"] - 1) < 0.3
+
+
+def test_series_with_too_little_history_are_skipped_with_a_reason(small_config):
+    data = generate_fleet(2, 20, "1h", seed=1).select("series_id", "ts", "value")
+    short = data.filter((pl.col("series_id") == "s0000") | (pl.col("ts") >= datetime(2024, 1, 19, 12)))
+    result = fit_forecast(short, 24, "1h", config=small_config)
+    assert result.forecasts["series_id"].unique().to_list() == ["s0000"]
+    assert "too little history" in result.skipped["s0001"]

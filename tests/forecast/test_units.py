@@ -1,0 +1,83 @@
+"""Baselines, metrics, conformal calibration and the lake writer, on small exact cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from fleetcast.forecast import fit_forecast
+from fleetcast.forecast.baselines import baseline_forecasts
+from fleetcast.forecast.conformal import Calibration
+from fleetcast.forecast.frequency import Frequency
+from fleetcast.forecast.gate import baseline_is_better
+from fleetcast.forecast.lake_io import write_results
+from fleetcast.forecast.metrics import mase_scales, point_scores
+from fleetcast.forecast.synthetic import generate_fleet
+from fleetcast.lake.local import LocalLake
+from fleetcast.lake.tables import BACKTESTS, FORECASTS
+
+
+def test_baselines_use_the_same_slot_and_skip_gaps():
+    # Given three weeks of a daily series whose value is its day number, with last week's Monday missing
+    freq = Frequency.parse("1d")
+    y = np.arange(21, dtype=float)[None, :]
+    y[0, 14] = np.nan
+    out = baseline_forecasts(y, freq, np.array([0]), np.array([20]), 8)
+    # Then weekly naive repeats last week (Monday from two weeks back), daily naive the last day
+    assert out["naive_weekly"][0].tolist() == [7, 15, 16, 17, 18, 19, 20, 7]
+    assert out["naive_daily"][0].tolist() == [20.0] * 8
+    assert out["slot_mean"][0, 1] == np.mean([1, 8, 15])
+
+
+def test_scores_ignore_gaps_and_mase_uses_the_seasonal_difference():
+    y = np.array([[1.0, 2, 3, 4, np.nan, 6, 7, 8]])
+    assert mase_scales(y, np.array([7]), period=4).tolist() == [4.0]
+    s = point_scores(np.array([1.0, np.nan, 3.0]), np.array([2.0, 100.0, 3.0]), mase_scale=0.5)
+    assert s["n"] == 2 and s["mae"] == 0.5 and s["mase"] == 1.0 and round(s["smape"], 4) == round(100 * 2 / 3 / 2, 4)
+
+
+def test_conformal_intervals_cover_fresh_draws_of_the_same_noise():
+    # Given residuals of a known distribution (skewed: exponential) from 400 backtest windows
+    rng = np.random.default_rng(0)
+    yhat = np.full((400, 6), 50.0)
+    actual = yhat + rng.exponential(5.0, yhat.shape) - 5.0
+    cal = Calibration.fit(actual, yhat, np.full(400, 50.0), np.zeros(400, int), np.arange(400) * 6,
+                          level_power=0.0)
+    # When new values are drawn from the same process
+    fresh = 50.0 + rng.exponential(5.0, (20_000, 6)) - 5.0
+    lo, hi = cal.interval(np.full((1, 6), 50.0), np.array([50.0]), np.array([0]), np.array([2400]), 80)
+    inside = (fresh >= lo) & (fresh <= hi)
+    # Then 80 % of them fall inside, and the interval is asymmetric like the noise
+    assert abs(inside.mean() - 0.80) < 0.02
+    assert (hi - 50.0).mean() > 1.3 * (50.0 - lo).mean()
+    p = cal.prob_above(np.full((1, 6), 50.0), np.array([50.0]), np.array([0]), np.array([2400]), 55.0)
+    assert abs(p.mean() - (fresh > 55.0).mean()) < 0.02
+
+
+def test_results_are_written_to_the_lake_and_rerunning_replaces_them(tmp_path, small_config):
+    data = generate_fleet(3, 15, "1h", seed=1).select("series_id", "ts", "value")
+    result = fit_forecast(data, 6, "1h", config=small_config)
+    lake = LocalLake(tmp_path)
+    for _ in range(2):
+        write_results(lake, result, "run-7", metric="request_count", granularity="1h")
+    fc = lake.read(FORECASTS)
+    bt = lake.read(BACKTESTS)
+    assert fc.height == 18 and bt.height == 12
+    assert fc["run_id"].unique().to_list() == ["run-7"] and fc["metric"].unique().to_list() == ["request_count"]
+    assert fc["model_version"].unique().to_list() == [result.model_version]
+    assert bt.filter(pl.col("chosen")).height == 3
+    assert (tmp_path / "forecasts" / "_model_cards" / "run_id=run-7" / "1h-operational.json").exists()
+
+
+def test_gate_falls_back_only_when_a_baseline_is_significantly_better():
+    # Given per-window losses where the model is slightly worse on average but wins half the windows
+    rng = np.random.default_rng(0)
+    baseline = rng.gamma(4.0, 100.0, 20)
+    noisy_tie = baseline * rng.choice([0.8, 1.3], 20)
+    # Then that is no evidence against the model, and it is kept
+    assert (noisy_tie - baseline).mean() > 0 and not baseline_is_better(noisy_tie - baseline)
+    # When the model is worse in nearly every window, the baseline is published
+    clearly_worse = baseline * rng.uniform(1.1, 1.6, 20)
+    assert baseline_is_better(clearly_worse - baseline)
+    # And a model that is better on average is never replaced
+    assert not baseline_is_better(0.9 * baseline - baseline)
