@@ -20,7 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     lake = LocalLake(args.lake)
     result = run_pipeline(list(args.inputs), lake, trigger="cli-ingest", options=ingest_options(args),
-                          progress=Progress(enabled=not args.quiet))
+                          progress=Progress(enabled=not args.quiet), forecast=False)
     if not args.quiet:
         print_ingest_summary(result.ingest, lake, result.seconds)
         print(f"run {result.run_id}; try: fleetcast query --lake {lake.root} "

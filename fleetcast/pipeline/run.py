@@ -16,9 +16,7 @@ from fleetcast.errors import FleetcastError
 from fleetcast.lake.local import LocalLake
 from fleetcast.lake.tables import OBSERVATIONS
 from fleetcast.pipeline.events import JsonLinesPublisher, capacity_risk_events
-from fleetcast.pipeline.forecast import forecast_shards
 from fleetcast.pipeline.ingest import IngestOptions, IngestResult, ingest
-from fleetcast.pipeline.risk_plan import assess_run
 from fleetcast.pipeline.runs import RunRecord, new_run_id
 from fleetcast.progress import QUIET, Progress
 
@@ -64,6 +62,9 @@ def run_pipeline(paths: list[Path], lake: LocalLake, *, trigger: str, options: I
 
 
 def _forecast_and_plan(lake: LocalLake, record: RunRecord, progress: Progress):
+    from fleetcast.pipeline.forecast import forecast_shards  # LightGBM: only when forecasting
+    from fleetcast.pipeline.risk_plan import assess_run
+
     present = sorted(int(s) for s in lake.scan(OBSERVATIONS).select("shard").unique().collect()["shard"])
     with progress.step(f"forecasting {len(present)} shard(s): operational and capacity forecasts, risk flags"):
         shards = [forecast_shards(lake, present, record.run_id)]

@@ -37,6 +37,7 @@ def test_ingest_generated_metrics_long_and_wide(tmp_path, capsys):
     assert main(["ingest", str(wide), "--lake", str(tmp_path / "a"), "--quiet"]) == 0
     assert main(["ingest", str(long), "--lake", str(tmp_path / "b"), "--quiet"]) == 0
     a, b = LocalLake(tmp_path / "a"), LocalLake(tmp_path / "b")
+    assert not (tmp_path / "a" / "forecasts").exists()  # ingest only: no forecasting
     # Then daily P95 agrees wherever no defect was planted, and each defect is accounted for
     key = ["series_id", "metric", "ts"]
     daily = [x.read(t.OBSERVATIONS, {"granularity": "1d"}).select(*key, "value").sort(key) for x in (a, b)]
