@@ -14,6 +14,7 @@ import polars as pl
 from fleetcast.errors import FleetcastError
 from fleetcast.lake.tables import FORECASTS, OBSERVATIONS, RISK_FLAGS, RUNS, SCALING_PLANS, SIMULATIONS
 from fleetcast.report.svg import LEVEL_COLOURS, PALETTE, Chart, heatmap, scatter
+from fleetcast.risk import daily_stats, finest_means
 
 RANK = {"very_high": 0, "high": 1, "normal": 2, "underutilised": 3}
 STYLE = """body{font:14px system-ui,sans-serif;margin:24px;color:#222;max-width:960px}
@@ -105,7 +106,6 @@ def _capacity_view(lake, flags: pl.DataFrame, forecasts: pl.DataFrame) -> str:
     w = worst.row(0, named=True)
     fc = cap.filter((pl.col("series_id") == w["series_id"]) & (pl.col("metric") == w["metric"] + "_daily_p95"))
     fc = fc.sort("ts")
-    from fleetcast.risk import daily_stats, finest_means
     obs = lake.scan(OBSERVATIONS).filter(pl.col("series_id") == w["series_id"]).collect()
     daily = daily_stats(finest_means(obs)).filter(pl.col("metric") == w["metric"]).tail(120)
     chart = (Chart(f"{w['series_id']} {w['metric']}: daily P95, last {daily.height} days and {fc.height} days ahead "
