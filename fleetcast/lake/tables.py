@@ -320,7 +320,7 @@ RISK_FLAGS = Table(
         Column("level", pa.string(), "very_high, high, underutilised or normal"),
         Column("predicted_p95", pa.float64(), "highest forecast daily P95 within the horizon (percent)"),
         Column("breach_probability", pa.float64(), "probability that some day's P95 exceeds the level's "
-               "threshold within the horizon (from the calibrated intervals); for normal and "
+               "threshold within the horizon (from the daily-P95 outlook's prediction spread); for normal and "
                "underutilised, of exceeding the high threshold"),
         Column("threshold", pa.float64(), "utilisation the level is about (90 very_high, 80 high, 40 underutilised)"),
         Column("first_breach_date", pa.date32(), "first day the forecast P95 exceeds the threshold"),
