@@ -6,8 +6,10 @@ Public API:
   conformal intervals, rolling-origin backtest, baselines and quality gate.
 - :func:`forecast_series` — ``(history[ts, value], horizon, freq) -> frame[ts, yhat, lo80, hi80,
   lo95, hi95]``, the callable for scaling policies and simulations.
-- :func:`forecast_daily_p95` — capacity planning: daily P95 per series and metric, 30-90 days ahead,
-  with growth trends and exceedance probabilities.
+
+Capacity planning (daily P95 per server and metric, 30/90 days, with growth) lives in
+:mod:`fleetcast.risk.outlook`: a trend + weekly model measured better at threshold crossings than
+this engine at daily frequency (see that module).
 """
 
 from importlib import import_module

@@ -21,8 +21,8 @@ def write_results(lake: LocalLake, result: ForecastResult, run_id: str, *, metri
                   purpose: str = "operational") -> str:
     """Write a :class:`ForecastResult` of one metric and granularity; returns the file key.
 
-    ``result`` series ids may be plain (``metric`` applies to all) or ``series<US>metric`` as made
-    by :func:`fleetcast.forecast.capacity.forecast_daily_p95`.
+    ``result`` series ids may be plain (``metric`` applies to all) or ``series<US>metric`` (one
+    model over several metrics, as the pipeline's forecast stage fits them).
 
     Examples
     --------

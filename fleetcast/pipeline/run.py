@@ -8,9 +8,8 @@ are appended to ``<lake>/events.jsonl`` (the EventBridge bus's stand-in).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fleetcast.errors import FleetcastError
 from fleetcast.lake.local import LocalLake
@@ -28,9 +27,7 @@ class RunResult:
     run_id: str
     ingest: IngestResult | None
     seconds: float
-    shards: list[dict[str, Any]] = field(default_factory=list)
-    plan: dict[str, Any] = field(default_factory=dict)
-    events: int = 0
+    events: int = 0  # new CapacityRiskDetected events
 
 
 def run_pipeline(paths: list[Path], lake: LocalLake, *, trigger: str, options: IngestOptions = IngestOptions(),
@@ -52,28 +49,27 @@ def run_pipeline(paths: list[Path], lake: LocalLake, *, trigger: str, options: I
         record.lines_read = sum(s.lines_read for s in result.sources)
         record.lines_rejected = sum(s.lines_rejected for s in result.sources)
         record.gaps = result.gaps
-    shards, plan, events = [], {}, 0
+    events = 0
     if forecast:
-        shards, plan, events = _forecast_and_plan(lake, record, progress)
+        events = _forecast_and_plan(lake, record, progress)
     else:
         record.series, record.observations = (result.series, result.observations) if result else (0, 0)
     record.finish(lake, "succeeded", f"ingested {len(paths)} input(s); {events} new capacity risk(s)")
-    return RunResult(record.run_id, result, time.perf_counter() - start, shards, plan, events)
+    return RunResult(record.run_id, result, time.perf_counter() - start, events)
 
 
-def _forecast_and_plan(lake: LocalLake, record: RunRecord, progress: Progress):
+def _forecast_and_plan(lake: LocalLake, record: RunRecord, progress: Progress) -> int:
+    """Forecast every shard at once (one model per kind of series), then risk and plans; new events."""
     from fleetcast.pipeline.forecast import forecast_shards  # LightGBM: only when forecasting
     from fleetcast.pipeline.risk_plan import assess_run
 
     present = sorted(int(s) for s in lake.scan(OBSERVATIONS).select("shard").unique().collect()["shard"])
     with progress.step(f"forecasting {len(present)} shard(s): operational and capacity forecasts, risk flags"):
-        shards = [forecast_shards(lake, present, record.run_id)]
+        summary = forecast_shards(lake, present, record.run_id)
     with progress.step("risk flags, scaling plans and simulations"):
         plan = assess_run(lake, record.run_id)
-    events = capacity_risk_events(record.run_id, plan.pop("new_risks"))
+    events = capacity_risk_events(record.run_id, plan["new_risks"])
     JsonLinesPublisher(lake.root / EVENTS_FILE).publish(events)
-    record.series = sum(s["series"] for s in shards)
-    record.observations = sum(s["observations"] for s in shards)
-    versions = sorted({v for s in shards if s.get("model_version") for v in s["model_version"].split(",")})
-    record.model_version = ",".join(versions) or None
-    return shards, plan, len(events)
+    record.series, record.observations = summary["series"], summary["observations"]
+    record.model_version = summary["model_version"]
+    return len(events)
