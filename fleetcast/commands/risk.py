@@ -5,19 +5,26 @@ single ``timestamp,value`` series (CSV or Parquet), as ``fleetcast ingest`` read
 one row per server, metric and horizon (``server_id, metric, horizon_days, level, predicted_p95,
 breach_probability, first_breach_date, days_to_breach, reason`` and more). Rejected input lines
 (negative, > 100 % beyond tolerance, unreadable) go to ``--rejects`` with file, line and reason.
+
+Files of any size: the file is streamed and spilled by server to a temporary directory beside
+``--out`` (:mod:`fleetcast.risk.from_file`), so memory stays bounded (about 1 GB) however many rows
+it has.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import polars as pl
 
 from fleetcast.errors import FleetcastError
-from fleetcast.ingest.metrics import MetricsOptions, read_metrics
+from fleetcast.ingest.detect import METRICS, detect
+from fleetcast.ingest.metrics import MetricsOptions
 from fleetcast.ingest.timestamps import check_timezone
-from fleetcast.risk import RiskConfig, assess, daily_stats
+from fleetcast.risk import RiskConfig, assess
+from fleetcast.risk.from_file import daily_from_file
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -44,16 +51,24 @@ def run(args: argparse.Namespace) -> int:
     config = _config(args)
     options = MetricsOptions(units=args.units, timezone=check_timezone(args.timezone), series=args.server,
                              metric=args.metric)
-    metrics = read_metrics(args.input, options)
-    flags = assess(daily_stats(metrics.samples.select("series_id", "metric", "ts", "value")), config).flags
-    if flags.is_empty():
-        raise FleetcastError(f"{args.input}: no server metric has a full day of samples to assess")
-    out = flags.rename({"series_id": "server_id"})
-    _write(out, args.out)
-    if metrics.lines_rejected:
-        rejects = args.rejects or args.out.with_name(args.out.name + ".rejects.csv")
-        _write(metrics.rejects, rejects)
-        print(f"{metrics.lines_rejected:,} of {metrics.lines_read:,} input lines rejected: see {rejects}")
+    if not args.out.parent.is_dir():
+        raise FleetcastError(f"{args.out}: its folder does not exist")
+    if detect(args.input) != METRICS:
+        raise FleetcastError(f"{args.input}: an access log, not server metrics; fleetcast risk reads "
+                             f"utilisation metrics (CSV or Parquet)")
+    with tempfile.TemporaryDirectory(prefix=".fleetcast-risk-", dir=args.out.parent) as work:
+        metrics = daily_from_file(args.input, Path(work), options)
+        for warning in metrics.warnings:
+            print(f"warning: {warning}")
+        flags = assess(metrics.daily, config).flags
+        if flags.is_empty():
+            raise FleetcastError(f"{args.input}: no server metric has a full day of samples to assess")
+        out = flags.rename({"series_id": "server_id"})
+        _write(out, args.out)
+        if metrics.lines_rejected:
+            rejects = args.rejects or args.out.with_name(args.out.name + ".rejects.csv")
+            _write(metrics.rejects, rejects)
+            print(f"{metrics.lines_rejected:,} of {metrics.lines_read:,} input lines rejected: see {rejects}")
     _print_summary(out, args.out)
     return 0
 
@@ -68,9 +83,9 @@ def _config(args: argparse.Namespace) -> RiskConfig:
         raise FleetcastError(problem) from None
 
 
-def _write(frame: pl.DataFrame, path: Path) -> None:
+def _write(frame: pl.DataFrame | pl.LazyFrame, path: Path) -> None:
     try:
-        frame.write_csv(path)
+        frame.sink_csv(path) if isinstance(frame, pl.LazyFrame) else frame.write_csv(path)
     except OSError as exc:
         raise FleetcastError(f"cannot write {path} ({exc.strerror})") from None
 
