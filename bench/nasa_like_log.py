@@ -2,8 +2,8 @@
 
 Timestamps follow ../shared/data/nasa-ksc-1995/nasa_ksc_requests_1min.csv (one line per request,
 seconds spread within each minute, unlogged minutes stay empty); each line's host, request, status
-and bytes are drawn from the real sample ``access_log_sample.log``. The volume equals the original
-two months of logs (3,461,613 lines).
+and bytes are drawn from the real sample ``access_log_sample.log``. The volume is the two months'
+request count in that file: 3,461,610 lines (the raw logs had 3,461,613 lines).
 
     python bench/nasa_like_log.py OUT.log [--seed 0]
 """

@@ -75,8 +75,11 @@ def _rate_around(first: np.ndarray, last: np.ndarray, requests: np.ndarray, sile
 
 
 def observations(bins: pl.DataFrame, gaps: pl.DataFrame, granularities: tuple[str, ...],
-                 min_coverage: float = MIN_COVERAGE) -> pl.DataFrame:
-    """Observations (``series_id, metric, granularity, ts, value, coverage``) of one log series."""
+                 min_coverage: float = MIN_COVERAGE, base_seconds: int = 60) -> pl.DataFrame:
+    """Observations (``series_id, metric, granularity, ts, value, coverage``) of one log series.
+
+    ``bins`` are one series' merged ``base_seconds`` request bins (one row per bin).
+    """
     series_id = bins["series_id"][0]
     begin = int(bins["first_seen"].dt.epoch("s").min())  # type: ignore[arg-type]
     end = int(bins["last_seen"].dt.epoch("s").max()) + 1  # type: ignore[arg-type]
@@ -89,7 +92,7 @@ def observations(bins: pl.DataFrame, gaps: pl.DataFrame, granularities: tuple[st
         keep = coverage >= min_coverage
         logged = pl.DataFrame({"ts": pl.Series(grid[keep] * 1_000_000).cast(pl.Datetime("us")),
                                "coverage": coverage[keep]})
-        totals = _totals(bins, width)
+        totals = _totals(bins, width, width == base_seconds)
         wide = logged.join(totals, on="ts", how="left").with_columns(
             pl.col(c).fill_null(0) for c in totals.columns if c != "ts")
         frames.append(_long(wide, series_id, granularity))
@@ -104,8 +107,11 @@ def _logged_spans(begin: int, end: int, gaps: pl.DataFrame) -> np.ndarray:
     return np.array(edges, dtype=np.int64).reshape(-1, 2)
 
 
-def _totals(bins: pl.DataFrame, width: int) -> pl.DataFrame:
+def _totals(bins: pl.DataFrame, width: int, one_bin_each: bool) -> pl.DataFrame:
     counts = ["requests", "bytes_sum", "bytes_n", "status_4xx", "status_5xx"]
+    if one_bin_each:  # the hosts of a bin are distinct already: no need to unpack them
+        return bins.select(bin_start(pl.col("ts"), width).alias("ts"), *counts,
+                           pl.col("hosts").list.drop_nulls().list.len().alias("unique_hosts"))
     return (
         bins.lazy().group_by(bin_start(pl.col("ts"), width).alias("ts"))
         .agg(*[pl.col(c).sum() for c in counts],

@@ -4,8 +4,8 @@ A line looks like::
 
     host ident user [01/Aug/1995:00:00:01 -0400] "GET /path HTTP/1.0" 200 1839 ["referrer" "agent"]
 
-Parsing is vectorised: numpy locates the fields of all lines at once (:mod:`clf_layout`) and Polars
-slices the text fields out. Lines the fast path does not accept go through a slower line-by-line
+Parsing is vectorised: one regular expression takes the fields of all lines of a chunk at once
+(:mod:`clf_layout`, Polars). Lines the fast path does not accept go through a slower line-by-line
 parser that either accepts them (odd but real requests: escaped or unescaped quotes in the request)
 or rejects them with a reason. Every line of a chunk ends up in exactly one of the two outputs.
 """
@@ -64,17 +64,11 @@ def parse_chunk(chunk: Chunk, columns: tuple[str, ...] = FIELDS) -> ParsedChunk:
     >>> out.rejects["reason"].to_list()
     ["does not start with 'host ident user [timestamp]'"]
     """
-    lines, starts, ends = _lines_series(chunk)
-    first_space = lines.str.find(" ", literal=True).fill_null(-1).to_numpy()
-    layout = clf_layout.decode(chunk.data, starts, ends, first_space)
-    if layout.check_ident.any():
-        layout.ok[layout.check_ident] = _ident_user_ok(lines.filter(pl.Series(layout.check_ident)),
-                                                       layout.host_end[layout.check_ident])
     wanted = [c for c in FIELDS if c in columns]
-    numbers = np.arange(chunk.first_line, chunk.first_line + len(starts), dtype=np.int64)
-    ok = pl.Series(layout.ok)
-    good = _fast_records(lines.filter(ok), numbers[layout.ok], layout, wanted)
-    slow_lines = pl.DataFrame({"line": numbers[~layout.ok], "text": lines.filter(~ok)})
+    frame = _fast_path(_lines_frame(chunk), wanted)
+    accepted = pl.col("_ok")
+    good = frame.filter(accepted).select(wanted)
+    slow_lines = frame.filter(~accepted).select("line", "text")
     if slow_lines.height == 0:
         return ParsedChunk(good, pl.DataFrame(schema=REJECT_SCHEMA))
     parsed, rejects, repaired = _parse_slowly(slow_lines)
@@ -85,7 +79,7 @@ def parse_chunk(chunk: Chunk, columns: tuple[str, ...] = FIELDS) -> ParsedChunk:
     if "host" in wanted and repaired:  # only where split lines are proven: a lone word may be junk
         good, rejects, joined = _rejoin_split_hosts(good, rejects)
         repaired += joined
-    if not chunk.data.endswith(b"\n"):
+    if not chunk.ends_with_break:
         last = chunk.first_line + chunk.n_lines - 1
         rejects = rejects.with_columns(
             reason=pl.when(pl.col("line") == last)
@@ -110,63 +104,100 @@ def _rejoin_split_hosts(good: pl.DataFrame, rejects: pl.DataFrame) -> tuple[pl.D
     return good.drop("_head"), rejects.filter(~pl.col("line").is_in(joined.implode())), 2 * joined.len()
 
 
-def _lines_series(chunk: Chunk) -> tuple[pl.Series, np.ndarray, np.ndarray]:
-    """The chunk's lines as a string Series (line breaks kept), their starts and ends (no break)."""
-    breaks = chunk.line_ends.astype(np.int64)
-    ends = np.append(breaks, len(chunk.data)) if chunk.n_lines > len(breaks) else breaks
-    starts = np.concatenate([[0], breaks[: len(ends) - 1] + 1]).astype(np.int64)
-    offsets = np.append(starts, min(len(chunk.data), ends[-1] + 1) if len(ends) else 0)
-    array = pa.LargeStringArray.from_buffers(len(ends), pa.py_buffer(offsets), pa.py_buffer(chunk.data))
-    return pl.Series("text", array), starts, ends
+def _lines_frame(chunk: Chunk) -> pl.DataFrame:
+    """The chunk's lines (line breaks kept) as ``text``, with their numbers as ``line``.
+
+    Invalid UTF-8 bytes become U+FFFD (line breaks are ASCII, so lines stay intact).
+    """
+    data = chunk.data
+    try:
+        text = _binary_lines(data, chunk.line_ends, chunk.n_lines).cast(pl.String)  # checks UTF-8 fast
+    except pl.exceptions.ComputeError:
+        data = bytes(data).decode("utf-8", "replace").encode("utf-8")
+        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+        text = _binary_lines(data, ends, chunk.n_lines).cast(pl.String)
+    numbers = pl.int_range(chunk.first_line, chunk.first_line + chunk.n_lines, dtype=pl.Int64, eager=True)
+    return pl.DataFrame({"line": numbers, "text": text})
 
 
-def _ident_user_ok(text: pl.Series, host_end: np.ndarray) -> np.ndarray:
-    """Whether ``host ident user [`` has exactly two non-empty fields between host and bracket."""
-    bracket = text.str.find("[", literal=True)
-    fields = text.str.slice(pl.Series(host_end + 1), bracket - pl.Series(host_end) - 2)
-    return fields.str.contains(r"^\S+ \S+$").fill_null(False).to_numpy()
+def _binary_lines(data: bytes | memoryview, line_ends: np.ndarray, n: int) -> pl.Series:
+    offsets = np.empty(n + 1, np.int64)
+    offsets[0] = 0
+    offsets[1: len(line_ends) + 1] = line_ends + 1
+    offsets[n] = len(data)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pl.Series(_ArrowArray(pa.Array.from_buffers(pa.large_binary(), n, buffers))).alias("text")
 
 
-def _fast_records(text: pl.Series, numbers: np.ndarray, layout: clf_layout.Layout,
-                  wanted: list[str]) -> pl.DataFrame:
-    """The requests of the lines with the exact layout, fields sliced at the offsets found."""
-    ok = layout.ok
-    columns = {
-        "line": pl.Series(numbers),
-        "ts": pl.Series(layout.epoch_s[ok] * 1_000_000).cast(pl.Datetime("us")),
-        "utc_offset_min": pl.Series(layout.offset_min[ok]).cast(pl.Int16),
-        "status": pl.Series(layout.status[ok]).cast(pl.Int16),
-        "bytes": pl.Series(layout.size[ok]).set(pl.Series(~layout.has_size[ok]), None),
-    }
-    frame = pl.DataFrame({"text": text, **{k: v for k, v in columns.items() if k in wanted}})
-    if not {"host", "method", "path", "protocol", "referrer", "user_agent"} & set(wanted):
-        return frame.select(wanted)
-    at = {name: pl.Series(values[ok]) for name, values in (
-        ("_host_end", layout.host_end), ("_req0", layout.request[0]), ("_req1", layout.request[1]),
-        ("_ref0", layout.referrer[0]), ("_ref1", layout.referrer[1]),
-        ("_ua0", layout.agent[0]), ("_ua1", layout.agent[1]), ("_combined", layout.combined))}
-    return frame.with_columns(**at).lazy().with_columns(_text_fields()).select(wanted).collect()
+class _ArrowArray:
+    """A pyarrow array offered to Polars through the Arrow PyCapsule interface only: taking a
+    pyarrow array directly makes Polars import ``pyarrow.compute`` (~0.1 s at start-up)."""
+
+    def __init__(self, array: pa.Array) -> None:
+        self.array = array
+
+    def __arrow_c_array__(self, requested_schema: object = None) -> tuple[object, object]:
+        return self.array.__arrow_c_array__(requested_schema)
 
 
-def _text_fields() -> list[pl.Expr]:
-    text = pl.col("text")
-    request = text.str.slice(pl.col("_req0"), pl.col("_req1") - pl.col("_req0"))
+def _fast_path(lines: pl.DataFrame, wanted: list[str]) -> pl.DataFrame:
+    """``lines`` with the fast path's fields in ``wanted`` and ``_ok`` (the line has the exact layout)."""
+    request = {"method", "path", "protocol"} & set(wanted)
+    parts = tuple(p for p in clf_layout.TEXT_PARTS if p in wanted or (p == "request" and request))
+    captured = pl.col("text").str.extract_groups(clf_layout.pattern(parts))  # all null: no match
+    fields = lines.with_columns(captured.alias("_f")).unnest("_f")
+    stamps = _decode_time(fields["minute"], fields["second"], fields["zone"])
+    status = pl.col("status").cast(pl.Int16)
+    query = pl.concat([fields, stamps], how="horizontal").lazy().with_columns(
+        _ok=pl.col("valid") & (status >= 100) & (status <= 599),
+        status=status, bytes=pl.col("size").cast(pl.Int64, strict=False))
+    if request:
+        query = query.with_columns(_request_fields(pl.col("request")))
+    return query.select("line", *[c for c in wanted if c != "line"], "text", "_ok").collect()
+
+
+def _decode_time(minute: pl.Series, second: pl.Series, zone: pl.Series) -> pl.DataFrame:
+    """UTC time ``ts``, logged ``utc_offset_min`` and ``valid`` of the captured time stamps.
+
+    A stamp is valid when its date exists, hour < 24, minute < 60, second <= 60, the year is 1970 or
+    later and the offset within ±18 h; ``ts`` and ``utc_offset_min`` are null where it is not (and
+    where the captures are null). Logs are in time order, so consecutive lines mostly share the
+    minute: it is decoded once per run of equal minutes and spread over the run.
+
+    Examples
+    --------
+    >>> _decode_time(pl.Series(["29/Feb/2024:23:59", "31/Feb/2024:00:00", None]), pl.Series(["59", "00", None]),
+    ...             pl.Series(["+0530", "+0000", None])).rows()
+    [(datetime.datetime(2024, 2, 29, 18, 29, 59), 330, True), (None, None, False), (None, None, False)]
+    """
+    run = pl.DataFrame({"m": minute, "z": zone}).select(pl.struct("m", "z").rle_id()).to_series().to_numpy()
+    first = np.ones(len(run), bool)
+    first[1:] = run[1:] != run[:-1]
+    pairs = zip(minute.filter(first).to_list(), zone.filter(first).to_list(), strict=True)
+    heads = [clf_layout.minute_epoch(m, z) for m, z in pairs]
+    epoch = np.array([h[0] for h in heads], np.int64)[run]
+    offset = np.array([h[1] for h in heads], np.int64)[run]
+    seconds = second.cast(pl.Int64).fill_null(99).to_numpy()
+    invalid = pl.Series((epoch == clf_layout.INVALID) | (seconds > 60))
+    return pl.DataFrame({
+        "ts": pl.Series("ts", (epoch + seconds) * 1_000_000).cast(pl.Datetime("us")).set(invalid, None),
+        "utc_offset_min": pl.Series("utc_offset_min", offset, pl.Int16).set(invalid, None),
+        "valid": ~invalid,
+    })
+
+
+def _request_fields(request: pl.Expr) -> list[pl.Expr]:
+    """Method, path and protocol of the quoted request, split as :func:`parse_line` does."""
     words = request.str.split(" ")
     n_words = words.list.len()
     well_formed = n_words >= 2
     has_protocol = well_formed & words.list.last().str.starts_with("HTTP/")
-    combined = pl.col("_combined")
     return [
-        text.str.slice(0, pl.col("_host_end")).alias("host"),
         pl.when(well_formed).then(words.list.first()).alias("method"),
         pl.when(has_protocol).then(words.list.slice(1, n_words - 2).list.join(" "))
         .when(well_formed).then(words.list.slice(1).list.join(" "))
         .alias("path"),
         pl.when(has_protocol).then(words.list.last()).alias("protocol"),
-        pl.when(combined).then(text.str.slice(pl.col("_ref0"), pl.col("_ref1") - pl.col("_ref0")))
-        .alias("referrer"),
-        pl.when(combined).then(text.str.slice(pl.col("_ua0"), pl.col("_ua1") - pl.col("_ua0")))
-        .alias("user_agent"),
     ]
 
 

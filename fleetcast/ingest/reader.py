@@ -31,13 +31,17 @@ class Chunk:
     ``first_line`` is the 1-based number of the first line in the file.
     """
 
-    data: bytes
+    data: bytes | memoryview
     line_ends: np.ndarray
     first_line: int
 
     @property
+    def ends_with_break(self) -> bool:
+        return self.data[-1:] == b"\n"
+
+    @property
     def n_lines(self) -> int:
-        return len(self.line_ends) + (0 if self.data.endswith(b"\n") or not self.data else 1)
+        return len(self.line_ends) + (0 if self.ends_with_break or not len(self.data) else 1)
 
 
 def head_bytes(path: Path, n: int = 64 << 10) -> bytes:
@@ -117,7 +121,7 @@ def read_blocks(path: Path, block_bytes: int = CHUNK_BYTES) -> Iterator[memoryvi
 
 
 def read_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
-    """Yield the file's lines in chunks; invalid UTF-8 bytes become U+FFFD, lines stay intact.
+    """Yield the file's lines in chunks of whole lines, numbered from 1.
 
     Examples
     --------
@@ -135,11 +139,12 @@ def read_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
 
 
 def make_chunk(block: bytes | memoryview, first_line: int = 1) -> Chunk:
-    """Index the lines of a block of whole lines; invalid UTF-8 bytes become U+FFFD."""
-    data = block if isinstance(block, bytes) else bytes(block)
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        data = data.decode("utf-8", "replace").encode("utf-8")
-    line_ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
-    return Chunk(data=data, line_ends=line_ends, first_line=first_line)
+    """Index the lines of a block of whole lines (invalid UTF-8 is replaced when lines are parsed).
+
+    Examples
+    --------
+    >>> make_chunk(b"one\\ntwo\\nthree", first_line=5).line_ends.tolist()
+    [3, 7]
+    """
+    line_ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+    return Chunk(data=block, line_ends=line_ends, first_line=first_line)  # not copied

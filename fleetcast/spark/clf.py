@@ -2,7 +2,7 @@
 
 Two acceptance paths, as in :mod:`fleetcast.ingest.access_log`:
 
-- the exact layout the local numpy fast path accepts (:mod:`fleetcast.ingest.clf_layout`): ASCII only,
+- the exact layout the local fast path's regular expression accepts (:mod:`fleetcast.ingest.clf_layout`): ASCII only,
   two or six quotes, ``dd/Mon/yyyy:HH:MM:SS ±hhmm`` with second 60 allowed, year >= 1970, offset <= 18 h;
 - the careful parser :func:`fleetcast.ingest.access_log.parse_line`, with its reasons.
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
+import random
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fleetcast.errors import InputError
+from fleetcast.ingest import logs, reader
 from fleetcast.ingest.access_log import parse_chunk, parse_line
 from fleetcast.ingest.logs import read_access_log
 from fleetcast.ingest.reader import Chunk, read_chunks
@@ -198,3 +201,27 @@ def test_fast_and_careful_parsers_agree(nasa_dir):
     assert parsed.rejects.height == 0 and parsed.records.height == len(lines)
     for row in parsed.records.iter_rows():
         assert row[1:] == parse_line(lines[row[0] - 1].rstrip("\r")), lines[row[0] - 1]
+
+
+def _canonical(bins: pl.DataFrame) -> pl.DataFrame:
+    return bins.with_columns(pl.col("hosts").list.sort())
+
+
+@pytest.mark.parametrize("shuffled", [False, True], ids=["in-order", "shuffled"])
+def test_bins_do_not_depend_on_block_boundaries(tmp_path, nasa_dir, monkeypatch, shuffled):
+    # Given the real sample (in time order, or with its lines shuffled) and a few bad lines
+    lines = (nasa_dir / "access_log_sample.log").read_text().splitlines()
+    lines[100], lines[1000] = "junk", ""
+    if shuffled:
+        random.Random(7).shuffle(lines)
+    path = tmp_path / "a.log"
+    path.write_text("\n".join(lines) + "\n")
+    whole = read_access_log(path, "s")
+    # When it is read in blocks of ~3 KB, so that many minutes straddle two blocks
+    monkeypatch.setattr(logs, "read_blocks", functools.partial(reader.read_blocks, block_bytes=3000))
+    blocks = read_access_log(path, "s")
+    # Then the bins are the same: one row per minute, counts and distinct hosts merged exactly
+    assert blocks.bins["ts"].is_unique().all() and blocks.bins["ts"].is_sorted()
+    assert _canonical(blocks.bins).equals(_canonical(whole.bins))
+    assert (blocks.lines_read, blocks.records, blocks.lines_rejected) == (1880, 1878, 2)
+    assert blocks.bins["requests"].sum() == 1878
