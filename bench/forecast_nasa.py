@@ -56,7 +56,8 @@ GATE = True
 
 def rolling(data: pl.DataFrame, horizon: int, config: ModelConfig) -> dict:
     """Refit at each test day's 00:00 on all data before it; score forecasts inside the test period."""
-    out = {"yhat": [], "actual": [], "lo80": [], "hi80": [], "lo95": [], "hi95": [], "naive": [], "chosen": []}
+    out = {"yhat": [], "actual": [], "lo80": [], "hi80": [], "lo95": [], "hi95": [], "naive": [], "chosen": [],
+           "weight": []}
     actual = dict(zip(data["ts"].to_list(), data["value"].to_list(), strict=True))
     for day in range(9):
         origin = TEST_START + np.timedelta64(day, "D")
@@ -64,19 +65,25 @@ def rolling(data: pl.DataFrame, horizon: int, config: ModelConfig) -> dict:
         res = fit_forecast(history, horizon, config=config, gate=GATE)
         fc = res.forecasts.filter(pl.col("ts") < TEST_END.item())
         out["chosen"].append(fc["model"][0])
+        out["weight"].append(res.model.weight)
         for col in ("yhat", "lo80", "hi80", "lo95", "hi95"):
             out[col].append(fc[col].to_numpy())
         out["actual"].append(np.array([actual.get(t) for t in fc["ts"].to_list()], dtype=np.float64))
         panel = to_panel(history)
         naive = baseline_forecasts(panel.values, panel.freq, np.array([0]), panel.last, horizon)["naive_weekly"]
         out["naive"].append(naive[0, : fc.height])
-    return {k: (np.concatenate(v) if k != "chosen" else v) for k, v in out.items()}
+    return {k: (np.concatenate(v) if k not in ("chosen", "weight") else v) for k, v in out.items()}
 
 
 def coverage(r: dict, level: int) -> float:
     ok = ~np.isnan(r["actual"])
     inside = (r["actual"][ok] >= r[f"lo{level}"][ok]) & (r["actual"][ok] <= r[f"hi{level}"][ok])
     return 100.0 * float(inside.mean())
+
+
+def rolling_note(r: dict) -> str:
+    return (f"coverage 80% {coverage(r, 80):.1f}, 95% {coverage(r, 95):.1f}; published {set(r['chosen'])}; "
+            f"model weight in the blend {min(r['weight']):g}-{max(r['weight']):g}")
 
 
 def one_step(data: pl.DataFrame, config: ModelConfig) -> tuple[float, float, str]:
@@ -100,10 +107,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--protocols", default="da,so,os,h48")
     parser.add_argument("--no-gate", action="store_true", help="publish the model even where a baseline won")
+    parser.add_argument("--set", action="append", help="override a ModelConfig field, e.g. num_leaves=15")
+    parser.add_argument("--save", help="write the rolling protocols' forecasts and actuals to this .npz")
     args = parser.parse_args()
     global GATE
     GATE = not args.no_gate
-    config = dataclasses.replace(ModelConfig(), strategy=args.strategy, trend=args.trend, num_threads=args.threads)
+    settings = {"strategy": args.strategy, "trend": args.trend, "num_threads": args.threads}
+    for item in args.set or []:
+        key, value = item.split("=", 1)
+        kind = type(getattr(ModelConfig(), key))
+        settings[key] = (value.lower() == "true") if kind is bool else kind(value)
+    config = dataclasses.replace(ModelConfig(), **settings)
+    saved = {}
     five, hourly = load("5min"), load("1h")
     rows = []
     for key in args.protocols.split(","):
@@ -111,8 +126,9 @@ def main() -> None:
         extra = ""
         if key == "da":
             r = rolling(five, 288, config)
+            saved.update({f"da_{k}": v for k, v in r.items() if k not in ("chosen", "weight")})
             ours, naive = rmse(r["yhat"], r["actual"]), rmse(r["naive"], r["actual"])
-            extra = f"coverage 80% {coverage(r, 80):.1f}, 95% {coverage(r, 95):.1f}; published {set(r['chosen'])}"
+            extra = rolling_note(r)
         elif key == "so":
             train = five.filter(pl.col("ts") < TEST_START.item())
             res = fit_forecast(train, 2592, config=config, gate=GATE)
@@ -121,19 +137,22 @@ def main() -> None:
             panel = to_panel(train)
             naive = rmse(baseline_forecasts(panel.values, panel.freq, np.array([0]), panel.last, 2592)[
                 "naive_weekly"][0], actual)
-            extra = f"published {res.forecasts['model'][0]}"
+            extra = f"published {res.forecasts['model'][0]}; model weight in the blend {res.model.weight:g}"
         elif key == "os":
             ours, naive, chosen = one_step(five, config)
             extra = f"gate on the training backtest chose {chosen}"
         elif key == "h48":
             r = rolling(hourly, 48, config)
+            saved.update({f"h48_{k}": v for k, v in r.items() if k not in ("chosen", "weight")})
             ours, naive = rmse(r["yhat"], r["actual"]), rmse(r["naive"], r["actual"])
-            extra = f"coverage 80% {coverage(r, 80):.1f}, 95% {coverage(r, 95):.1f}; published {set(r['chosen'])}"
+            extra = rolling_note(r)
         rows.append((key, ours, naive, time.perf_counter() - started, extra))
         name, goal, mstl, lgb_ref, prophet, snaive = REFERENCE[key]
         print(f"{name:45s} fleetcast {ours:7.1f}  goal <= {goal:<4}  MSTL {mstl:<6} LightGBM-lags {lgb_ref:<6} "
               f"Prophet {prophet or '-':<6} weekly-naive {snaive} (ours {naive:.1f})  "
               f"[{time.perf_counter() - started:.0f}s] {extra}", flush=True)
+    if args.save:
+        np.savez(args.save, **saved)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import polars as pl
 
 from fleetcast.forecast.baselines import baseline_forecasts
 from fleetcast.forecast.conformal import LEVELS, Calibration, ErrorScale, studentise
+from fleetcast.forecast.decompose import MIN_CYCLES, blend_weight
 from fleetcast.forecast.features import Layout
 from fleetcast.forecast.metrics import interval_scores, mase_scales, point_scores
 from fleetcast.forecast.model import GlobalModel, ModelConfig
@@ -29,7 +30,7 @@ TARGET_RESIDUALS = 3000
 TARGET_SERIES_WINDOWS = 20
 MAX_WINDOWS = 5000
 MAX_FOLDS = 10
-MAX_CELLS = 500_000
+MAX_CELLS = 250_000
 MAX_REFITS = 4
 REFIT_SHARE = 0.15
 
@@ -98,6 +99,8 @@ class BacktestRun:
     mase_scale: np.ndarray
     day: int
     refits: int = 1
+    blend: float = 1.0
+    model: GlobalModel | None = None
     _studentised: dict = field(default_factory=dict)
 
     def studentised(self, method: str, level_power: float) -> tuple[np.ndarray, ErrorScale, np.ndarray]:
@@ -131,7 +134,7 @@ def scored_steps(n_windows: int, horizon: int) -> np.ndarray:
     Examples
     --------
     >>> scored_steps(10, 48).size, scored_steps(2000, 720)[:3].tolist()
-    (48, [1, 4, 7])
+    (48, [1, 7, 13])
     """
     stride = max(1, math.ceil(n_windows * horizon / MAX_CELLS))
     return np.arange(1, horizon + 1, stride)
@@ -156,6 +159,7 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
         raise ValueError("too little history for a backtest")
     steps = scored_steps(rows.size, spec.horizon)
     yhat = np.empty((rows.size, steps.size))
+    seasonal = np.empty((rows.size, steps.size))
     scale = np.empty(rows.size)
     groups = refit_groups(spec, panel)
     group = window * groups // spec.windows
@@ -169,15 +173,44 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
         if g == 0:
             first_cutoff = cutoff
         model = GlobalModel(config, layout, spec.horizon).fit(panel, cutoff)
-        yhat[sel], scale[sel] = model.predict(panel, rows[sel], origins[sel], spec.horizon, steps)
-    forecasts = {MODEL: yhat,
-                 **baseline_forecasts(panel.values, panel.freq, rows, origins, spec.horizon, steps)}
+        yhat[sel], scale[sel] = model.predict_trees(panel, rows[sel], origins[sel], spec.horizon, steps)
+        seasonal[sel] = model.predict_seasonal(panel, rows[sel], origins[sel], spec.horizon, steps)
     t = origins[:, None] + steps[None, :]
     inside = t < panel.length
     actual = np.where(inside, panel.values[rows[:, None], np.minimum(t, panel.length - 1)], np.nan)
+    weeks = np.median(panel.last - panel.first + 1 - spec.horizon) / max(layout.week, 1)
+    how = config.blend if weeks >= MIN_CYCLES else "off"  # too short for a weekly profile to blend with
+    weight, blended = _blend(actual, yhat, seasonal, scale, window, how)
+    forecasts = {MODEL: blended, **baseline_forecasts(panel.values, panel.freq, rows, origins, spec.horizon, steps)}
     period = layout.week if np.median(first_cutoff - panel.first) > 2 * layout.week else layout.day
     return BacktestRun(spec, rows, origins, window, steps, actual, scale, forecasts,
-                       mase_scales(panel.values, first_cutoff, max(period, 1)), layout.day, groups)
+                       mase_scales(panel.values, first_cutoff, max(period, 1)), layout.day, groups, weight,
+                       model)
+
+
+def _blend(actual: np.ndarray, trees: np.ndarray, seasonal: np.ndarray, scale: np.ndarray, window: np.ndarray,
+           how: str) -> tuple[float, np.ndarray]:
+    """The trees' weight in the blend, and the blended backtest forecasts.
+
+    ``how``: ``equal`` (0.5), ``off`` (1.0), or ``backtest``: the weight chosen on all windows,
+    with the backtest's forecasts *cross-fitted* (each fold of windows blended with the weight
+    chosen on the other folds), so the residuals that calibrate the intervals and feed the quality
+    gate stay out of sample.
+    """
+    if how in ("equal", "off"):
+        w = 0.5 if how == "equal" else 1.0
+        return w, w * trees + (1 - w) * seasonal
+    if how != "backtest":
+        raise ValueError(f"unknown blend {how!r} (equal, backtest or off)")
+    n_folds = min(MAX_FOLDS, int(window.max()) + 1)
+    fold = window % n_folds
+    out = np.empty_like(trees)
+    for f in range(n_folds):
+        held = fold == f
+        train = ~held if n_folds > 1 else held
+        w = blend_weight(actual[train], trees[train], seasonal[train], scale[train])
+        out[held] = w * trees[held] + (1 - w) * seasonal[held]
+    return blend_weight(actual, trees, seasonal, scale), out
 
 
 def score_backtest(run: BacktestRun, panel: Panel, level_power: float, mask: np.ndarray | None = None

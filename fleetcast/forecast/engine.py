@@ -7,7 +7,9 @@
 3. the quality gate (:mod:`fleetcast.forecast.gate`): per series, the best baseline's forecast is
    published instead of the model's when it is significantly better on the backtest windows
    (``gate_metric``, RMSE by default); the decision and its reason are recorded;
-4. the final model, trained on all the data, forecasting ``horizon`` steps after each series' last row.
+4. the final model, trained on all the data (or the last backtest model when the training sample is
+   capped anyway, see ``ModelConfig.refit_final``), forecasting ``horizon`` steps after each series'
+   last row (blended with a seasonal decomposition when ``ModelConfig.blend`` asks for it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import polars as pl
 
 from fleetcast.forecast.backtest import (
     MODEL,
+    BacktestRun,
     choose_level_power,
     default_spec,
     min_history,
@@ -152,7 +155,7 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     scores = score_backtest(run, panel, power)
     methods, reasons = decide(run, scores, panel.ids, gate=gate, metric=gate_metric)
 
-    final = GlobalModel(config, layout, horizon).fit(panel)
+    final = _final_model(run, panel, config, layout, horizon)
     rows, origins = np.arange(panel.n_series), panel.last
     yhat_model, _ = final.predict(panel, rows, origins, horizon)
     candidates = {MODEL: yhat_model, **baseline_forecasts(panel.values, panel.freq, rows, origins, horizon)}
@@ -173,6 +176,21 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
                             calibrations)
     result.forecasts = _forecast_frame(result, version)
     return result
+
+
+def _final_model(run: BacktestRun, panel: Panel, config: ModelConfig, layout: Layout, horizon: int) -> GlobalModel:
+    """The model that makes the published forecast: trained on all the data, or the last backtest
+    model when ``config.refit_final`` is ``auto`` and that model's training sample was already capped
+    at ``max_rows`` (a large fleet: more data would only be subsampled, so a refit changes little and
+    costs as much as the backtest)."""
+    if config.refit_final not in ("auto", "always"):
+        raise ValueError(f"unknown refit_final {config.refit_final!r} (auto or always)")
+    if config.refit_final == "auto" and run.model is not None and run.model.capped:
+        final = run.model
+    else:
+        final = GlobalModel(config, layout, horizon).fit(panel)
+    final.weight = run.blend
+    return final
 
 
 def _usable(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, dict[str, str]]:

@@ -9,7 +9,8 @@ Strategies (measured against each other in ``bench/forecast_strategies.py``):
   history that the next step's features read.
 
 Targets are divided by the local scale at the origin and, where a series grows, a linear trend is
-removed first (see :mod:`fleetcast.forecast.trend`) and added back to the forecast.
+removed first (see :mod:`fleetcast.forecast.trend`) and added back to the forecast. Optionally the
+published forecast blends the trees with a seasonal decomposition (``ModelConfig.blend``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 import lightgbm as lgb
 import numpy as np
 
+from fleetcast.forecast.decompose import seasonal_forecasts
 from fleetcast.forecast.features import History, Layout, build_features, local_scale
 from fleetcast.forecast.panel import Panel
 from fleetcast.forecast.trend import estimate_slopes
@@ -32,6 +34,12 @@ class ModelConfig:
 
     ``num_threads`` defaults to 1: the models are small, and LightGBM's OpenMP threads slow down
     badly (5-10x measured) on shared or oversubscribed cores; 0 means LightGBM's default (all cores).
+    ``blend``: ``off`` (trees alone), ``backtest`` (trees weighted by backtest accuracy, at least one
+    half) or ``equal``, see :mod:`fleetcast.forecast.decompose`. Off by default: on NASA the blend
+    cut RMSE by 2-5 % but its intervals covered less (80 %: 76.7 % instead of 77.7 %; hourly 72.5 %
+    instead of 77.9 %), and the scaling policies plan on those intervals. ``refit_final``: ``auto`` reuses
+    the last backtest model when its training sample was already capped at ``max_rows`` (big
+    fleets), ``always`` refits on all the data.
 
     Examples
     --------
@@ -48,10 +56,13 @@ class ModelConfig:
     feature_fraction: float = 0.8
     bagging_fraction: float = 0.8
     lambda_l2: float = 1.0
-    max_rows: int = 600_000
+    max_rows: int = 300_000
+    refit_final: str = "auto"
     horizons_per_target: int = 8
     fold_weeks: bool = True
     linear_tree: bool = False
+    max_bin: int = 255
+    blend: str = "off"
     num_threads: int = 1
     seed: int = 0
 
@@ -79,6 +90,8 @@ class GlobalModel:
     slopes: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ref: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     n_rows: int = 0
+    capped: bool = False
+    weight: float = 1.0
 
     @property
     def feature_names(self) -> list[str]:
@@ -107,7 +120,7 @@ class GlobalModel:
         X, scale = build_features(hist, rows, t, o)
         target = hist.y[rows, t] / scale
         data = lgb.Dataset(X, target, feature_name=self.feature_names, free_raw_data=True,
-                           params={"max_bin": 255, "verbose": -1})
+                           params={"max_bin": self.config.max_bin, "verbose": -1})
         self.booster = lgb.train(self.config.lgb_params(), data, num_boost_round=self.config.n_estimators)
         self.n_rows = int(rows.size)
         return self
@@ -122,7 +135,8 @@ class GlobalModel:
         usable = (~np.isnan(values)) & (cols[None, :] <= cutoff[:, None]) & (cols[None, :] > warm)
         rows, t = np.nonzero(usable)
         per_target = 1 if cfg.strategy == "recursive" else max(1, min(cfg.horizons_per_target, self.trained_horizon))
-        if rows.size * per_target > cfg.max_rows:
+        self.capped = rows.size * per_target > cfg.max_rows
+        if self.capped:
             keep = rng.choice(rows.size, size=max(1, cfg.max_rows // per_target), replace=False)
             keep.sort()
             rows, t = rows[keep], t[keep]
@@ -138,9 +152,26 @@ class GlobalModel:
                 steps: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Forecasts ``len(rows) x len(steps)`` from ``origins`` (data after an origin is not used).
 
-        ``steps`` are the horizon steps wanted (default ``1..horizon``). Returns the forecasts and
-        the local scale at each origin (used to normalise residuals).
+        ``steps`` are the horizon steps wanted (default ``1..horizon``). Returns the forecasts (the
+        trees' blended with the seasonal decomposition at ``weight``) and the local scale at each
+        origin (used to normalise residuals).
         """
+        yhat, scale = self.predict_trees(panel, rows, origins, horizon, steps)
+        if self.weight < 1.0:
+            yhat = self.weight * yhat + (1.0 - self.weight) * self.predict_seasonal(
+                panel, rows, origins, horizon, steps)
+        return yhat, scale
+
+    def predict_seasonal(self, panel: Panel, rows: np.ndarray, origins: np.ndarray, horizon: int,
+                         steps: np.ndarray | None = None) -> np.ndarray:
+        """The seasonal decomposition's forecasts (plus this model's trend, where it has one)."""
+        steps = np.arange(1, horizon + 1) if steps is None else np.asarray(steps)
+        out = seasonal_forecasts(panel.values, panel.freq, rows, origins, horizon, steps)
+        return out + self.slopes[np.asarray(rows), None] * steps[None, :]
+
+    def predict_trees(self, panel: Panel, rows: np.ndarray, origins: np.ndarray, horizon: int,
+                      steps: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The LightGBM forecasts alone (see :meth:`predict`)."""
         rows, origins = np.asarray(rows), np.asarray(origins)
         steps = np.arange(1, horizon + 1) if steps is None else np.asarray(steps)
         values = self._detrended(panel.values, self.ref)

@@ -107,8 +107,8 @@ def to_panel(history: pl.DataFrame, freq: str | Frequency | None = None, *, seri
     if not snap and np.any(offset % freq.seconds):
         raise PanelError(f"some times are not on the {freq.name} grid starting at {start}")
     index = offset // freq.seconds
-    uniq, codes = np.unique(frame["sid"].to_numpy().astype(str), return_inverse=True)
-    ids = uniq.tolist()
+    codes = (frame["sid"].rank("dense").cast(pl.Int64) - 1).to_numpy()  # ids in sorted order
+    ids = frame["sid"].unique().sort().to_list()
     n, length = len(ids), int(index.max()) + 1
     values = _mean_into(codes, index, frame["value"].to_numpy(), n, length)
     first = np.full(n, length, dtype=np.int64)
