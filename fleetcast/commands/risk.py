@@ -7,8 +7,8 @@ breach_probability, first_breach_date, days_to_breach, reason`` and more). Rejec
 (negative, > 100 % beyond tolerance, unreadable) go to ``--rejects`` with file, line and reason.
 
 Files of any size: the file is streamed and spilled by server to a temporary directory beside
-``--out`` (:mod:`fleetcast.risk.from_file`), so memory stays bounded (about 1 GB) however many rows
-it has.
+``--out`` (:mod:`fleetcast.risk.from_file`), so memory grows with the number of servers and metrics,
+not with rows (835 MB for 5,000 servers x 4 metrics x 90 days hourly: bench/risk_scale.py).
 """
 
 from __future__ import annotations
