@@ -158,8 +158,10 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
     if rows.size == 0:
         raise ValueError("too little history for a backtest")
     steps = scored_steps(rows.size, spec.horizon)
+    weeks = np.median(panel.last - panel.first + 1 - spec.horizon) / max(layout.week, 1)
+    how = config.blend if weeks >= MIN_CYCLES else "off"  # too short for a weekly profile to blend with
     yhat = np.empty((rows.size, steps.size))
-    seasonal = np.empty((rows.size, steps.size))
+    seasonal = np.empty((rows.size, steps.size)) if how != "off" else None  # only what a blend needs
     scale = np.empty(rows.size)
     groups = refit_groups(spec, panel)
     group = window * groups // spec.windows
@@ -174,12 +176,11 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
             first_cutoff = cutoff
         model = GlobalModel(config, layout, spec.horizon).fit(panel, cutoff)
         yhat[sel], scale[sel] = model.predict_trees(panel, rows[sel], origins[sel], spec.horizon, steps)
-        seasonal[sel] = model.predict_seasonal(panel, rows[sel], origins[sel], spec.horizon, steps)
+        if how != "off":
+            seasonal[sel] = model.predict_seasonal(panel, rows[sel], origins[sel], spec.horizon, steps)
     t = origins[:, None] + steps[None, :]
     inside = t < panel.length
     actual = np.where(inside, panel.values[rows[:, None], np.minimum(t, panel.length - 1)], np.nan)
-    weeks = np.median(panel.last - panel.first + 1 - spec.horizon) / max(layout.week, 1)
-    how = config.blend if weeks >= MIN_CYCLES else "off"  # too short for a weekly profile to blend with
     weight, blended = _blend(actual, yhat, seasonal, scale, window, how)
     forecasts = {MODEL: blended, **baseline_forecasts(panel.values, panel.freq, rows, origins, spec.horizon, steps)}
     period = layout.week if np.median(first_cutoff - panel.first) > 2 * layout.week else layout.day
@@ -188,7 +189,7 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
                        model)
 
 
-def _blend(actual: np.ndarray, trees: np.ndarray, seasonal: np.ndarray, scale: np.ndarray, window: np.ndarray,
+def _blend(actual: np.ndarray, trees: np.ndarray, seasonal: np.ndarray | None, scale: np.ndarray, window: np.ndarray,
            how: str) -> tuple[float, np.ndarray]:
     """The trees' weight in the blend, and the blended backtest forecasts.
 
@@ -197,9 +198,10 @@ def _blend(actual: np.ndarray, trees: np.ndarray, seasonal: np.ndarray, scale: n
     chosen on the other folds), so the residuals that calibrate the intervals and feed the quality
     gate stay out of sample.
     """
-    if how in ("equal", "off"):
-        w = 0.5 if how == "equal" else 1.0
-        return w, w * trees + (1 - w) * seasonal
+    if how == "off":
+        return 1.0, trees
+    if how == "equal":
+        return 0.5, 0.5 * (trees + seasonal)
     if how != "backtest":
         raise ValueError(f"unknown blend {how!r} (equal, backtest or off)")
     n_folds = min(MAX_FOLDS, int(window.max()) + 1)
