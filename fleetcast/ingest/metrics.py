@@ -100,10 +100,11 @@ def read_metrics(path: Path, options: MetricsOptions = MetricsOptions()) -> Metr
 
 @dataclass(frozen=True)
 class CheckedBlock:
-    """A block of a metrics file's rows, one row per value, with ``reason`` null where it is usable.
+    """A block of a metrics file's rows, validated.
 
-    ``checked``: ``line, column, server, metric, percent, ts, value, reason`` (values of percent
-    metrics are not yet scaled when the units are detected: see :func:`reads_as_fractions`).
+    ``checked``: its usable values, one row each (``line, column, server, metric, percent, ts, value,
+    reason``); percent values are not yet scaled when the units are detected (see
+    :func:`detected_fractions`).
     ``rejects``: the block's rejected values and lines (:data:`REJECT_SCHEMA`). ``lines``: rows read.
     ``percent_low``/``percent_high``: :func:`percent_range` of the block, for :func:`detected_fractions`.
     """

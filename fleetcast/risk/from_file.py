@@ -10,6 +10,7 @@
 Memory is bounded by one block (:data:`~fleetcast.ingest.metrics.BLOCK_BYTES` of text) plus one
 partition (about :data:`PARTITION_BYTES` of text), not by the file: ``bench/risk_scale.py`` measures
 it. A single server with more rows than that still has to fit: a partition never splits a server.
+A Parquet input is read whole in step 1 (it is columnar and compressed, so it is small).
 """
 
 from __future__ import annotations
