@@ -42,15 +42,9 @@ from constructs import Construct
 from fleetcast.lake.tables import N_SHARDS
 from infra.config import Config
 from infra.nag import XRAY, function_versions, resource_finding, suppress
+from infra.retries import lambda_retries, service_retries
 
 EVENT_SOURCE = "fleetcast"
-LAMBDA_TRANSIENT = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "Lambda.ClientExecutionTimeoutException",
-]
 NOT_RETRIED = ["InputRejected"]
 J = sfn.JsonPath
 
@@ -213,7 +207,7 @@ class Pipeline(Construct):
             },
             result_path="$.source",
         )
-        return _lambda_retries(task, not_retried=NOT_RETRIED).add_catch(failed, result_path="$.error")
+        return lambda_retries(task, not_retried=NOT_RETRIED).add_catch(failed, result_path="$.error")
 
     def _aggregate(self, job_name: str, failed: sfn.IChainable) -> tasks.GlueStartJobRun:
         args = {
@@ -268,7 +262,7 @@ class Pipeline(Construct):
                 "cause": J.string_at("$.error.Cause"),
             },
         )
-        _lambda_retries(shard).add_catch(record, result_path="$.error")
+        lambda_retries(shard).add_catch(record, result_path="$.error")
         fan_out = sfn.DistributedMap(
             self,
             "Forecast shards",
@@ -305,7 +299,7 @@ class Pipeline(Construct):
             result_selector={"summary": J.object_at("$.Payload")},
             result_path="$.plan",
         )
-        _lambda_retries(plan).add_catch(failed, result_path="$.error")
+        lambda_retries(plan).add_catch(failed, result_path="$.error")
         succeeded = self._put_event(
             "Publish PipelineRunSucceeded",
             "PipelineRunSucceeded",
@@ -350,7 +344,7 @@ class Pipeline(Construct):
             ),
             result_path=J.DISCARD,
         )
-        _service_retries(notify)
+        service_retries(notify)
         fail = sfn.Fail(self, "Run failed", error_path="$.error.Error", cause_path="$.error.Cause")
         return publish.next(notify).next(fail)
 
@@ -368,7 +362,7 @@ class Pipeline(Construct):
             ],
             result_path=J.DISCARD,
         )
-        return _service_retries(task)
+        return service_retries(task)
 
 
 def _run_id(trigger: str) -> str:
@@ -384,36 +378,3 @@ def _run_id(trigger: str) -> str:
         return J.format("upload-{}", J.hash(upload, "MD5"))
     day = J.array_get_item(J.string_split(J.string_at("$$.Execution.StartTime"), "T"), 0)
     return J.format("refresh-{}", day)
-
-
-def _lambda_retries(task: tasks.LambdaInvoke, *, not_retried: list[str] = ()) -> tasks.LambdaInvoke:
-    """Transient Lambda errors: up to 6 tries with exponential backoff; any other error: 2 more tries."""
-    if not_retried:
-        task.add_retry(errors=list(not_retried), max_attempts=0)
-    task.add_retry(
-        errors=LAMBDA_TRANSIENT,
-        interval=Duration.seconds(2),
-        max_attempts=6,
-        backoff_rate=2,
-        max_delay=Duration.seconds(60),
-        jitter_strategy=sfn.JitterType.FULL,
-    )
-    task.add_retry(
-        errors=["States.ALL"],
-        interval=Duration.seconds(5),
-        max_attempts=2,
-        backoff_rate=3,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
-    return task
-
-
-def _service_retries(task: sfn.TaskStateBase) -> sfn.TaskStateBase:
-    task.add_retry(
-        errors=["States.ALL"],
-        interval=Duration.seconds(1),
-        max_attempts=3,
-        backoff_rate=2,
-        jitter_strategy=sfn.JitterType.FULL,
-    )
-    return task
