@@ -193,14 +193,15 @@ def _raw_blocks(path: Path, block_bytes: int) -> Iterator[tuple[pl.DataFrame, bo
         table, _, _ = _read_table(path)  # Parquet is columnar and compressed: its row groups come in memory
         yield table, False
         return
-    header = b""
+    separator, header = None, b""
     for block in read_blocks(path, block_bytes):
-        if not header:
-            header = bytes(block[: bytes(block[:65536]).find(b"\n") + 1]) or bytes(block)
-            separator = _csv_separator(header, path)
-            yield _parse_csv(bytes(block), separator, path), separator == ";"
+        data = bytes(block)
+        if separator is None:  # the first block starts with the header line
+            separator = _csv_separator(data[:4096], path)
+            header = data[: data.find(b"\n") + 1]
+            yield _parse_csv(data, separator, path), separator == ";"
         else:
-            yield _parse_csv(header + block, separator, path, first=False), separator == ";"
+            yield _parse_csv(header + data, separator, path, first=False), separator == ";"
 
 
 def _parquet(data: bytes, path: Path) -> pl.DataFrame:
