@@ -14,7 +14,8 @@ shift* seen at the origin:
 It uses only data up to each origin and skips gaps. Its errors differ from the trees' (it extends
 the whole recent level to every slot, where trees mostly predict from slot-level features), so a
 weighted mean of the two is more accurate than either (measured on NASA: every protocol improved).
-It is the model's forecast unless ``ModelConfig.blend`` is ``off``: by default (``backtest``) the
+It is blended into the model's forecast when ``ModelConfig.blend`` asks for it (off by default: its
+intervals covered less, see :class:`~fleetcast.forecast.model.ModelConfig`): with ``backtest`` the
 trees' weight comes from the rolling-origin backtest, never below one half (see
 :func:`blend_weight`); ``equal`` is the plain mean of the two. Panels with less than two weeks of
 history before the last ``horizon`` steps are not blended (the trees alone): measured on 14-day NAB series, a
