@@ -149,7 +149,7 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     layout = Layout.for_freq(panel.freq)
     panel, skipped = _usable(panel, horizon, layout)
     spec = default_spec(panel, horizon, layout, windows, step)
-    run = run_backtest(panel, spec, config, layout)
+    run = run_backtest(panel, spec, config, layout, with_final=_refit_needed(panel, config, layout, horizon))
     power = choose_level_power(run)
     calibrations = {m: run.calibration(m, power) for m in run.forecasts}
     scores = score_backtest(run, panel, power)
@@ -178,16 +178,24 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     return result
 
 
-def _final_model(run: BacktestRun, panel: Panel, config: ModelConfig, layout: Layout, horizon: int) -> GlobalModel:
-    """The model that makes the published forecast: trained on all the data, or the last backtest
-    model when ``config.refit_final`` is ``auto`` and that model's training sample was already capped
-    at ``max_rows`` (a large fleet: more data would only be subsampled, so a refit changes little and
-    costs as much as the backtest)."""
+def _refit_needed(panel: Panel, config: ModelConfig, layout: Layout, horizon: int) -> bool:
+    """Whether the published forecast needs a model trained on all the data (see :func:`_final_model`);
+    known before the backtest, so that model is trained beside the backtest's."""
     if config.refit_final not in ("auto", "always"):
         raise ValueError(f"unknown refit_final {config.refit_final!r} (auto or always)")
-    if config.refit_final == "auto" and run.model is not None and run.model.capped:
+    return config.refit_final == "always" or not GlobalModel(config, layout, horizon).would_cap(panel)
+
+
+def _final_model(run: BacktestRun, panel: Panel, config: ModelConfig, layout: Layout, horizon: int) -> GlobalModel:
+    """The model that makes the published forecast: trained on all the data, or the last backtest
+    model when ``config.refit_final`` is ``auto`` and the training sample is capped at ``max_rows``
+    (a large fleet: more data would only be subsampled, so a refit changes little and costs as much as
+    the backtest)."""
+    if run.final is not None:
+        final = run.final
+    elif run.model is not None and run.model.capped:
         final = run.model
-    else:
+    else:  # all the data is over the cap, but the backtest's last sample was not
         final = GlobalModel(config, layout, horizon).fit(panel)
     final.weight = run.blend
     return final

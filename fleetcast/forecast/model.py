@@ -125,16 +125,29 @@ class GlobalModel:
         self.n_rows = int(rows.size)
         return self
 
+    def would_cap(self, panel: Panel) -> bool:
+        """Whether training on all of ``panel`` would exceed ``max_rows`` training rows."""
+        targets = self._targets(panel.values, panel.first, panel.last)[0].size
+        return targets * self._per_target() > self.config.max_rows
+
+    def _per_target(self) -> int:
+        cfg = self.config
+        return 1 if cfg.strategy == "recursive" else max(1, min(cfg.horizons_per_target, self.trained_horizon))
+
+    def _targets(self, values: np.ndarray, first: np.ndarray, cutoff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(series, time) of observed targets up to ``cutoff`` with at least a day of history."""
+        cols = np.arange(values.shape[1])
+        warm = first[:, None] + self.layout.day
+        return np.nonzero((~np.isnan(values)) & (cols[None, :] <= cutoff[:, None]) & (cols[None, :] > warm))
+
     def _training_rows(self, values: np.ndarray, first: np.ndarray, cutoff: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sample (series, target, origin) rows: observed targets with at least a day of history."""
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)
-        cols = np.arange(values.shape[1])
         warm = first[:, None] + self.layout.day
-        usable = (~np.isnan(values)) & (cols[None, :] <= cutoff[:, None]) & (cols[None, :] > warm)
-        rows, t = np.nonzero(usable)
-        per_target = 1 if cfg.strategy == "recursive" else max(1, min(cfg.horizons_per_target, self.trained_horizon))
+        rows, t = self._targets(values, first, cutoff)
+        per_target = self._per_target()
         self.capped = rows.size * per_target > cfg.max_rows
         if self.capped:
             keep = rng.choice(rows.size, size=max(1, cfg.max_rows // per_target), replace=False)

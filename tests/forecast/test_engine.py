@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from fleetcast.forecast import fit_forecast
+from fleetcast.forecast import backtest, fit_forecast
 from fleetcast.forecast.baselines import baseline_forecasts
 from fleetcast.forecast.panel import to_panel
 from fleetcast.forecast.synthetic import generate_fleet
@@ -164,3 +164,17 @@ def test_series_with_too_little_history_are_skipped_with_a_reason(small_config):
     result = fit_forecast(short, 24, "1h", config=small_config)
     assert result.forecasts["series_id"].unique().to_list() == ["s0000"]
     assert "too little history" in result.skipped["s0001"]
+
+
+def test_models_trained_side_by_side_forecast_exactly_as_when_trained_one_by_one(small_config, monkeypatch):
+    # Given a fleet whose backtest refits several models, plus the final one
+    data = generate_fleet(4, 35, "1h", seed=6).select("series_id", "ts", "value")
+    # When fitting with one thread per core (2) and then with a single core
+    monkeypatch.setattr(backtest, "available_cores", lambda: 2)
+    parallel = fit_forecast(data, 24, "1h", config=small_config)
+    monkeypatch.setattr(backtest, "available_cores", lambda: 1)
+    serial = fit_forecast(data, 24, "1h", config=small_config)
+    # Then forecasts, intervals and backtest scores are identical, and several models were trained
+    assert parallel.model_card["backtest"]["refits"] > 1
+    assert parallel.forecasts.equals(serial.forecasts)
+    assert parallel.backtest.equals(serial.backtest)
