@@ -49,7 +49,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 
-$(VENV)/.runtime: requirements.txt constraints.txt pyproject.toml | $(BIN)/python
+$(VENV)/.runtime: requirements.txt constraints.txt pyproject.toml setup.py fleetcast/ingest/_clf.c | $(BIN)/python
 	$(PIP) -r requirements.txt -c constraints.txt
 	$(PIP) --no-deps -e .
 	touch $@

@@ -31,7 +31,7 @@ from layers.managed import ManagedLayer
 REPO = Path(__file__).resolve().parent.parent
 IMAGE_DOCKERFILE = "lambdas/forecast/Dockerfile"
 #: Docker build context is the repository; only these paths are sent (Docker ignore syntax).
-IMAGE_CONTEXT = ["*", "!fleetcast", "!lambdas", "!requirements.txt", "**/__pycache__", "**/*.pyc"]
+IMAGE_CONTEXT = ["*", "!fleetcast", "!lambdas", "!requirements.txt", "**/__pycache__", "**/*.pyc", "**/*.so"]
 
 
 @dataclass(frozen=True)

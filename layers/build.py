@@ -33,6 +33,9 @@ CORE_REQUIREMENTS = REPO / "layers" / "core" / "requirements.txt"
 DEFAULT_OUT = REPO / "build" / "layers" / "core"
 STRIP_DIRS = ("boto3", "botocore", "s3transfer", "tests", "test", "__pycache__")
 BINARY_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+# The access-log parser's optional C fast path (built in place for this machine's Python) stays out:
+# the layer parses access logs with Polars, as fleetcast does wherever the extension is missing.
+OPTIONAL_NATIVE = ("_clf.c", "_clf.*.so")
 
 
 class LayerBuildError(RuntimeError):
@@ -107,7 +110,8 @@ def build_core_layer(
     deps = _dependencies(requirements, out.parent / ".cache")
     if deps is not None:
         shutil.copytree(deps, site, dirs_exist_ok=True)
-    shutil.copytree(package, site / package.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"))
+    shutil.copytree(package, site / package.name,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests", *OPTIONAL_NATIVE))
     _strip(site)
     binaries = sorted(str(p.relative_to(site)) for p in site.rglob("*") if _is_binary(p))
     if binaries:

@@ -23,6 +23,11 @@ import pyarrow as pa
 from fleetcast.ingest import clf_layout
 from fleetcast.ingest.reader import Chunk
 
+try:
+    from fleetcast.ingest import _clf  # the fast path in C, built by `pip install` when a compiler is there
+except ImportError:  # e.g. the pure-Python Lambda layer: the Polars fast path does the same, slower
+    _clf = None
+
 RAW_TEXT_LIMIT = 500
 MONTHS = {m: i + 1 for i, m in enumerate(clf_layout.MONTHS)}
 
@@ -35,6 +40,7 @@ SCHEMA = {
     "bytes": pl.Int64, "referrer": pl.String, "user_agent": pl.String,
 }
 REJECT_SCHEMA = {"line": pl.Int64, "reason": pl.String, "raw": pl.String}
+NATIVE_FIELDS = ("line", "host", "ts", "utc_offset_min", "status", "bytes")  # what the C fast path gives
 
 
 @dataclass(frozen=True)
@@ -65,10 +71,12 @@ def parse_chunk(chunk: Chunk, columns: tuple[str, ...] = FIELDS) -> ParsedChunk:
     ["does not start with 'host ident user [timestamp]'"]
     """
     wanted = [c for c in FIELDS if c in columns]
-    frame = _fast_path(_lines_frame(chunk), wanted)
-    accepted = pl.col("_ok")
-    good = frame.filter(accepted).select(wanted)
-    slow_lines = frame.filter(~accepted).select("line", "text")
+    if _clf is not None and set(wanted) <= set(NATIVE_FIELDS):
+        good, slow_lines = _native_path(chunk, wanted)
+    else:
+        frame = _fast_path(_lines_frame(chunk), wanted)
+        good = frame.filter(pl.col("_ok")).select(wanted)
+        slow_lines = frame.filter(~pl.col("_ok")).select("line", "text")
     if slow_lines.height == 0:
         return ParsedChunk(good, pl.DataFrame(schema=REJECT_SCHEMA))
     parsed, rejects, repaired = _parse_slowly(slow_lines)
@@ -121,12 +129,22 @@ def _lines_frame(chunk: Chunk) -> pl.DataFrame:
 
 
 def _binary_lines(data: bytes | memoryview, line_ends: np.ndarray, n: int) -> pl.Series:
+    return _binary(data, _line_offsets(data, line_ends, n), n).alias("text")
+
+
+def _line_offsets(data: bytes | memoryview, line_ends: np.ndarray, n: int) -> np.ndarray:
+    """Where each of the ``n`` lines starts in ``data``, and where the last one ends (``n + 1``)."""
     offsets = np.empty(n + 1, np.int64)
     offsets[0] = 0
     offsets[1: len(line_ends) + 1] = line_ends + 1
     offsets[n] = len(data)
+    return offsets
+
+
+def _binary(data: bytes | memoryview | np.ndarray, offsets: np.ndarray, n: int) -> pl.Series:
+    """The ``n`` byte strings ``data[offsets[i]:offsets[i + 1]]``, without copying them."""
     buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-    return pl.Series(_ArrowArray(pa.Array.from_buffers(pa.large_binary(), n, buffers))).alias("text")
+    return pl.Series(_ArrowArray(pa.Array.from_buffers(pa.large_binary(), n, buffers)))
 
 
 class _ArrowArray:
@@ -138,6 +156,30 @@ class _ArrowArray:
 
     def __arrow_c_array__(self, requested_schema: object = None) -> tuple[object, object]:
         return self.array.__arrow_c_array__(requested_schema)
+
+
+def _native_path(chunk: Chunk, wanted: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The fast path in C (:mod:`fleetcast.ingest._clf`, same rules as :func:`_fast_path`): the
+    ``wanted`` fields of the accepted lines, and ``line, text`` of the others."""
+    n = chunk.n_lines
+    offsets = _line_offsets(chunk.data, chunk.line_ends, n)
+    ok = np.empty(n, np.uint8)
+    index, ts, size = (np.empty(n, np.int64) for _ in range(3))
+    offset_min, status = np.empty(n, np.int16), np.empty(n, np.int16)
+    host_offsets, host_data = np.empty(n + 1, np.int64), np.empty(len(chunk.data), np.uint8)
+    m, used = _clf.scan(chunk.data, offsets, ok, index, ts, offset_min, status, size, host_offsets, host_data)
+    fields = {
+        "line": lambda: pl.Series(index[:m] + chunk.first_line),
+        "host": lambda: _binary(host_data[:used], host_offsets[: m + 1], m).cast(pl.String),
+        "ts": lambda: pl.Series(ts[:m] * 1_000_000).cast(pl.Datetime("us")),
+        "utc_offset_min": lambda: pl.Series(offset_min[:m]),
+        "status": lambda: pl.Series(status[:m]),
+        "bytes": lambda: pl.Series(size[:m]).set(pl.Series(size[:m] < 0), None),
+    }
+    good = pl.DataFrame({c: fields[c]().alias(c) for c in wanted})
+    if m == n:
+        return good, pl.DataFrame(schema={"line": pl.Int64, "text": pl.String})
+    return good, _lines_frame(chunk).filter(pl.Series(ok == 0))
 
 
 def _fast_path(lines: pl.DataFrame, wanted: list[str]) -> pl.DataFrame:

@@ -75,10 +75,11 @@ def read_access_log(path: Path, series_id: str, *, base_seconds: int = 60,
         return (chunk.n_lines, _bin(parsed.records, series_id, base_seconds), parsed.rejects,
                 parsed.repaired, parsed.records.height)
 
-    with ThreadPoolExecutor(workers) as pool:
-        for block, future in _bounded(pool, work, _hashed(read_blocks(path), digest), workers + 1):
+    # the digest is taken in a thread of its own (in order), so the reading thread only reads
+    with ThreadPoolExecutor(workers) as pool, ThreadPoolExecutor(1) as hasher:
+        for block, future in _bounded(pool, work, _hashed(read_blocks(path), digest, hasher), workers + 1):
             n_lines, part, bad, fixed, n_records = future.result()
-            _append_bins(partials, part)
+            partials.append(part)
             rejects.append(bad.with_columns(pl.col("line") + lines))
             lines += n_lines
             repaired += fixed
@@ -142,16 +143,6 @@ def _combine(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _append_bins(partials: list[pl.DataFrame], part: pl.DataFrame) -> None:
-    """Append a block's bins; a bin the previous block ended with (a minute cut by the block
-    boundary) is merged here, so in-order files need no merging of all bins at the end."""
-    if partials and partials[-1].height and part.height and partials[-1]["ts"][-1] == part["ts"][0]:
-        previous = partials.pop()
-        partials.append(previous.head(previous.height - 1))
-        part = pl.concat([_combine(pl.concat([previous.tail(1), part.head(1)])), part.slice(1)])
-    partials.append(part)
-
-
 def _bin(records: pl.DataFrame, series_id: str, base_seconds: int) -> pl.DataFrame:
     status_class = pl.col("status") // 100
     epoch = pl.col("ts").dt.epoch("s")
@@ -175,9 +166,10 @@ def _bin(records: pl.DataFrame, series_id: str, base_seconds: int) -> pl.DataFra
     )
 
 
-def _hashed(blocks: Iterator[memoryview], digest: hashlib._Hash) -> Iterator[memoryview]:
+def _hashed(blocks: Iterator[memoryview], digest: hashlib._Hash, hasher: ThreadPoolExecutor
+            ) -> Iterator[memoryview]:
     for block in blocks:
-        digest.update(block)
+        hasher.submit(digest.update, block)
         yield block
 
 

@@ -18,6 +18,11 @@ import numpy as np
 
 from fleetcast.errors import InputError
 
+try:
+    from fleetcast.ingest import _clf  # optional C helpers (see fleetcast/ingest/_clf.c)
+except ImportError:
+    _clf = None
+
 CHUNK_BYTES = 8 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
@@ -146,5 +151,8 @@ def make_chunk(block: bytes | memoryview, first_line: int = 1) -> Chunk:
     >>> make_chunk(b"one\\ntwo\\nthree", first_line=5).line_ends.tolist()
     [3, 7]
     """
-    line_ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+    if _clf is not None:
+        line_ends = np.frombuffer(_clf.line_ends(block), np.int64)
+    else:
+        line_ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
     return Chunk(data=block, line_ends=line_ends, first_line=first_line)  # not copied

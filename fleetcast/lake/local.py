@@ -47,7 +47,7 @@ class LocalLake:
         """Write ``rows`` as ``<table>/<partition>/<key>.parquet``, replacing that file if present."""
         directory = self._partition_dir(table, partition or {})
         directory.mkdir(parents=True, exist_ok=True)
-        frame = _conform(table, rows)
+        frame = conform(table, rows)
         tmp = directory / f".{key}.{uuid.uuid4().hex}.tmp"
         frame.write_parquet(tmp, compression="zstd", statistics=True)
         os.replace(tmp, directory / f"{key}.parquet")
@@ -105,8 +105,9 @@ class LocalLake:
         return directory
 
 
-def _conform(table: Table, rows: pl.DataFrame) -> pl.DataFrame:
-    """Order and cast ``rows`` to the table's stored columns; partition columns are dropped."""
+def conform(table: Table, rows: pl.DataFrame) -> pl.DataFrame:
+    """Order and cast ``rows`` to the table's stored columns (as written and read back); partition
+    columns are dropped."""
     schema = pl.Schema(table.schema)
     missing = [name for name in schema if name not in rows.columns]
     if missing:

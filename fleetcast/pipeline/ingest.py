@@ -7,6 +7,8 @@ again replaces its staging files, and the recomputed shards come out identical (
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,8 @@ from fleetcast.ingest.detect import ACCESS_LOG
 from fleetcast.ingest.logs import merge_bins
 from fleetcast.ingest.metrics import MetricsOptions
 from fleetcast.lake import tables as t
-from fleetcast.lake.local import LocalLake
+from fleetcast.lake.local import LocalLake, conform
+from fleetcast.lake.tables import Table
 from fleetcast.pipeline.sources import Source, read_source
 from fleetcast.progress import QUIET, Progress
 
@@ -57,52 +60,74 @@ class IngestResult:
 
 def ingest(paths: list[Path], lake: LocalLake, run_id: str, options: IngestOptions = IngestOptions(),
            progress: Progress = QUIET) -> IngestResult:
-    """Read ``paths``, stage them in ``lake`` and recompute observations and gaps of their shards."""
+    """Read ``paths``, stage them in ``lake`` and recompute observations and gaps of their shards.
+
+    Staging files are written on a thread of their own while the shards are aggregated: a shard
+    that holds nothing but what one of ``paths`` just staged is aggregated from those rows in memory
+    (not read back); any other shard waits for the writes and reads all its staging files.
+    """
     sources = [read_source(p, series=options.series, metrics=options.metrics, progress=progress)
                for p in paths]
     shards: set[int] = set()
-    for source in sources:
-        shards |= stage(lake, source, run_id)
     summaries = {}
-    with progress.step(f"aggregating {len(shards)} shard(s)"):
-        for shard in sorted(shards):
-            summaries[shard] = refresh_shard(lake, shard, run_id, options.granularities)
+    with ThreadPoolExecutor(1) as writer:
+        writes: list[Future] = []
+
+        def write(*args, **kwargs) -> None:
+            writes.append(writer.submit(lake.write, *args, **kwargs))
+
+        for source in sources:
+            shards |= stage(lake, source, run_id, write)
+        with progress.step(f"aggregating {len(shards)} shard(s)"):
+            for shard in sorted(shards):
+                only = _only_staging(lake, shard, sources)
+                if only is None:
+                    _wait(writes)
+                summaries[shard] = refresh_shard(lake, shard, run_id, options.granularities, only)
+        _wait(writes)
     return IngestResult(sources, summaries)
 
 
-def stage(lake: LocalLake, source: Source, run_id: str) -> set[int]:
-    """Write what ``source`` contributes, replacing an earlier delivery; return the shards touched."""
-    table = t.LOG_BINS if source.kind == ACCESS_LOG else t.METRIC_SAMPLES
+def stage(lake: LocalLake, source: Source, run_id: str, write: Callable[..., None] | None = None) -> set[int]:
+    """Write what ``source`` contributes, replacing an earlier delivery; return the shards touched.
+
+    ``write`` takes :meth:`LocalLake.write`'s arguments (default: that method).
+    """
+    write = write or lake.write
+    table = _staging_table(source)
     touched = set()
     for staging in (t.LOG_BINS, t.METRIC_SAMPLES):
         touched |= {int(p["shard"]) for p in lake.delete_key(staging, source.source_id)}
     for (shard,), rows in source.staged.partition_by("shard", as_dict=True).items():
-        lake.write(table, rows, partition={"shard": shard}, key=source.source_id)
+        write(table, rows, partition={"shard": shard}, key=source.source_id)
         touched.add(int(shard))
-    lake.write(t.SOURCES, _source_row(source, run_id), key=source.source_id)
-    lake.write(t.REJECTS, source.rejects.with_columns(
+    write(t.SOURCES, _source_row(source, run_id), key=source.source_id)
+    write(t.REJECTS, source.rejects.with_columns(
         source_id=pl.lit(source.source_id), file=pl.lit(str(source.path)), run_id=pl.lit(run_id)),
         key=source.source_id)
     return touched
 
 
-def refresh_shard(lake: LocalLake, shard: int, run_id: str, granularities: tuple[str, ...]
-                  ) -> ShardSummary:
-    """Recompute the shard's observations and gaps from all its staging files."""
+def refresh_shard(lake: LocalLake, shard: int, run_id: str, granularities: tuple[str, ...],
+                  only: tuple[Table, pl.DataFrame] | None = None) -> ShardSummary:
+    """Recompute the shard's observations and gaps from all its staging files.
+
+    ``only``: the shard's whole staging content (a table and its rows) when it is known in memory;
+    the staging files are read otherwise.
+    """
     obs, gaps = [], []
-    bins = lake.read(t.LOG_BINS, {"shard": shard})
+    bins = _staging_rows(lake, t.LOG_BINS, shard, only)
     if bins.height:
-        for _, series_bins in merge_bins([bins.drop("shard")]).group_by("series_id", maintain_order=True):
+        for _, series_bins in merge_bins([bins]).group_by("series_id", maintain_order=True):
             found = requests.find_gaps(series_bins)
             obs.append(requests.observations(series_bins, found, granularities))
             series_id = series_bins["series_id"][0]
             gaps.append(found.select(
                 pl.lit(series_id).alias("series_id"), pl.lit(None, pl.String).alias("metric"),
                 pl.lit("unlogged").alias("kind"), "start", "end", "seconds", "expected"))
-    samples = lake.read(t.METRIC_SAMPLES, {"shard": shard})
+    samples = _staging_rows(lake, t.METRIC_SAMPLES, shard, only)
     if samples.height:
-        samples = samples.drop("shard").unique(["series_id", "metric", "ts"], keep="first",
-                                               maintain_order=True)
+        samples = samples.unique(["series_id", "metric", "ts"], keep="first", maintain_order=True)
         obs.append(servers.observations(samples, granularities))
         found = servers.find_gaps(samples, servers.sampling_intervals(samples))
         gaps.append(found.select("series_id", "metric", pl.lit("missing_samples").alias("kind"), "start",
@@ -127,3 +152,33 @@ def _source_row(source: Source, run_id: str) -> pl.DataFrame:
         "first_ts": source.first_ts, "last_ts": source.last_ts, "series": source.series,
         "run_id": run_id,
     }], schema=pl.Schema(t.SOURCES.schema))
+
+
+def _staging_table(source: Source) -> Table:
+    return t.LOG_BINS if source.kind == ACCESS_LOG else t.METRIC_SAMPLES
+
+
+def _only_staging(lake: LocalLake, shard: int, sources: list[Source]) -> tuple[Table, pl.DataFrame] | None:
+    """What one of ``sources`` staged in ``shard``, when the shard holds nothing else."""
+    staged_here = [s for s in sources if shard in s.shards]
+    if len({s.source_id for s in staged_here}) != 1:
+        return None
+    source = staged_here[-1]
+    if any(f.stem != source.source_id for table in (t.LOG_BINS, t.METRIC_SAMPLES)
+           for f in lake.files(table, {"shard": shard})):
+        return None
+    return _staging_table(source), source.staged.filter(pl.col("shard") == shard)
+
+
+def _staging_rows(lake: LocalLake, table: Table, shard: int, only: tuple[Table, pl.DataFrame] | None
+                  ) -> pl.DataFrame:
+    """The shard's staging rows of ``table``, as read from its files (without the ``shard`` column)."""
+    if only is None:
+        return lake.read(table, {"shard": shard}).drop("shard")
+    return conform(table, only[1] if only[0] is table else pl.DataFrame(schema=pl.Schema(table.schema)))
+
+
+def _wait(writes: list[Future]) -> None:
+    """Wait for the staging writes (raising the first error)."""
+    for future in writes:
+        future.result()

@@ -77,3 +77,17 @@ def test_a_known_region_is_written_literally(synth, synth_options):
     assert "{{resolve:ssm:/aws/service/aws-sdk-pandas/3.16.0/eu-west-1/py3.12/x86_64/layer-arn}}" in layer_refs(
         synth_options
     )
+
+
+def test_the_optional_c_fast_path_stays_out_of_the_layer(tmp_path):
+    # Given the package with the access-log parser's C extension built in place
+    package = tmp_path / "pkg" / "fleetcast"
+    (package / "ingest").mkdir(parents=True)
+    (package / "ingest" / "_clf.cpython-311-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    (package / "ingest" / "_clf.c").write_text("/* C */")
+    (package / "ingest" / "logs.py").write_text("")
+    requirements = tmp_path / "req.txt"
+    requirements.write_text("")
+    # When the layer is built, then it holds the Python modules only
+    build = build_core_layer(tmp_path / "out", requirements=requirements, package=package)
+    assert sorted(p.name for p in (build.path / "python" / "fleetcast" / "ingest").iterdir()) == ["logs.py"]
