@@ -7,7 +7,7 @@ import pytest
 
 from fleetcast.errors import InputError
 from fleetcast.lake import tables as t
-from fleetcast.pipeline.ingest import IngestOptions, ingest
+from fleetcast.pipeline.ingest import IngestOptions, ingest, refresh_shard
 
 
 def observations(lake) -> pl.DataFrame:
@@ -78,3 +78,16 @@ def test_granularities_are_configurable(lake, nab_dir):
     # and asking for others later replaces them rather than leaving stale partitions
     ingest([nab_dir / "ec2_cpu_utilization_825cc2.csv"], lake, "r2", IngestOptions(granularities=("1d",)))
     assert lake.read(t.OBSERVATIONS)["granularity"].unique().to_list() == ["1d"]
+
+
+def test_shards_aggregated_in_memory_equal_shards_read_back_from_their_files(lake, nasa_dir, nab_dir):
+    # Given a log and a metrics file ingested in one call (each shard then holds one source, so it is
+    # aggregated from the staged rows in memory)
+    ingest([nasa_dir / "access_log_sample.log", nab_dir / "ec2_cpu_utilization_ac20cd.csv"], lake, "run-a")
+    in_memory, gaps = observations(lake), lake.read(t.GAPS).sort(pl.all())
+    # When every shard is recomputed from its staging files
+    for shard in lake.read(t.OBSERVATIONS)["shard"].unique():
+        refresh_shard(lake, shard, "run-a", IngestOptions().granularities)
+    # Then the observations and gaps are the same
+    assert observations(lake).equals(in_memory) and in_memory.height > 0
+    assert lake.read(t.GAPS).sort(pl.all()).equals(gaps)
