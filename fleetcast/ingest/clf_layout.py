@@ -12,8 +12,10 @@ extra fields, damage, non-ASCII text) is left to the careful line-by-line parser
 (:mod:`fleetcast.spark.clf`) applies the same rules.
 
 :mod:`fleetcast.ingest.access_log` runs the expression over all lines of a chunk at once (Polars) and
-decodes each distinct minute with :func:`minute_epoch` (no ``strptime``). This module imports neither
-Polars nor NumPy: the Spark job shares its constants.
+decodes each distinct minute with :func:`minute_epoch` (no ``strptime``), or, where the C extension
+``fleetcast/ingest/_clf.c`` is built, applies the same rules in C (``tests/ingest/test_native_path.py``
+proves the two accept the same lines with the same fields). This module imports neither Polars nor
+NumPy: the Spark job shares its constants.
 """
 
 from __future__ import annotations
