@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 
@@ -164,8 +164,8 @@ def _only_staging(lake: LocalLake, shard: int, sources: list[Source]) -> tuple[T
     if len({s.source_id for s in staged_here}) != 1:
         return None
     source = staged_here[-1]
-    if any(f.stem != source.source_id for table in (t.LOG_BINS, t.METRIC_SAMPLES)
-           for f in lake.files(table, {"shard": shard})):
+    if any(PurePosixPath(str(f)).stem != source.source_id for table in (t.LOG_BINS, t.METRIC_SAMPLES)
+           for f in lake.files(table, {"shard": shard})):  # paths, or URIs on S3
         return None
     return _staging_table(source), source.staged.filter(pl.col("shard") == shard)
 
