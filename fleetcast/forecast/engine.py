@@ -7,9 +7,10 @@
 3. the quality gate (:mod:`fleetcast.forecast.gate`): per series, the best baseline's forecast is
    published instead of the model's when it is significantly better on the backtest windows
    (``gate_metric``, RMSE by default); the decision and its reason are recorded;
-4. the final model, trained on all the data (or the last backtest model when the training sample is
-   capped anyway, see ``ModelConfig.refit_final``), forecasting ``horizon`` steps after each series'
-   last row (blended with a seasonal decomposition when ``ModelConfig.blend`` asks for it).
+4. the final model, trained on all the data beside the backtest's models (or the last backtest model
+   when the training sample is capped anyway, see ``ModelConfig.refit_final``), forecasting
+   ``horizon`` steps after each series' last row (blended with a seasonal decomposition when
+   ``ModelConfig.blend`` asks for it).
 """
 
 from __future__ import annotations
