@@ -121,3 +121,16 @@ def test_the_size_of_a_request_is_null_for_a_dash():
     chunk = make_chunk(b'h - - [01/Aug/1995:00:00:01 -0400] "GET / HTTP/1.0" 304 -\n')
     native, _ = both_paths(chunk, NATIVE_FIELDS)
     assert native.records.select(pl.col("bytes").is_null(), "status", "utc_offset_min").row(0) == (True, 304, -240)
+
+
+def test_the_c_function_refuses_buffers_that_do_not_fit_instead_of_crashing():
+    def outputs(n, host_bytes):
+        return [np.empty(n, np.uint8), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int16),
+                np.empty(n, np.int16), np.empty(n, np.int64), np.empty(n + 1, np.int64), np.empty(host_bytes, np.uint8)]
+
+    with pytest.raises(ValueError, match="at least one entry"):
+        access_log._clf.scan(b"", np.empty(0, np.int64), *outputs(0, 0))
+    with pytest.raises(ValueError, match="rise within the data"):
+        access_log._clf.scan(b"ab\n", np.array([0, 9], np.int64), *outputs(1, 3))
+    with pytest.raises(ValueError, match="host_data"):
+        access_log._clf.scan(b"ab\n", np.array([0, 3], np.int64), *outputs(1, 2))
