@@ -178,10 +178,11 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
         np.minimum.at(cutoff, rows[sel], origins[sel])
         cutoffs.append(cutoff)
     models = fit_models(panel, cutoffs + ([None] if with_final else []), config, layout, spec.horizon)
+    final = models.pop() if with_final else None
     yhat = np.empty((rows.size, steps.size))
     seasonal = np.empty((rows.size, steps.size)) if how != "off" else None  # only what a blend needs
     scale = np.empty(rows.size)
-    for sel, model in zip(selections, models, strict=False):
+    for sel, model in zip(selections, models, strict=True):
         yhat[sel], scale[sel] = model.predict_trees(panel, rows[sel], origins[sel], spec.horizon, steps)
         if seasonal is not None:
             seasonal[sel] = model.predict_seasonal(panel, rows[sel], origins[sel], spec.horizon, steps)
@@ -194,7 +195,7 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
     period = layout.week if np.median(first_cutoff - panel.first) > 2 * layout.week else layout.day
     return BacktestRun(spec, rows, origins, window, steps, actual, scale, forecasts,
                        mase_scales(panel.values, first_cutoff, max(period, 1)), layout.day, groups, weight,
-                       models[len(selections) - 1], models[-1] if with_final else None)
+                       models[-1], final)
 
 
 def fit_models(panel: Panel, cutoffs: list[np.ndarray | None], config: ModelConfig, layout: Layout,

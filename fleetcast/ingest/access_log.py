@@ -4,10 +4,11 @@ A line looks like::
 
     host ident user [01/Aug/1995:00:00:01 -0400] "GET /path HTTP/1.0" 200 1839 ["referrer" "agent"]
 
-Parsing is vectorised: one regular expression takes the fields of all lines of a chunk at once
-(:mod:`clf_layout`, Polars). Lines the fast path does not accept go through a slower line-by-line
-parser that either accepts them (odd but real requests: escaped or unescaped quotes in the request)
-or rejects them with a reason. Every line of a chunk ends up in exactly one of the two outputs.
+Parsing is vectorised: the fast path takes the fields of all lines of a chunk at once, in C
+(``_clf.c``) where the extension is built, otherwise with one Polars regular expression
+(:mod:`clf_layout`); both apply the same rules. Lines the fast path does not accept go through a
+slower line-by-line parser that either accepts them (odd but real requests: escaped or unescaped
+quotes in the request) or rejects them with a reason. Every line of a chunk ends up in exactly one of the two outputs.
 """
 
 from __future__ import annotations
@@ -21,12 +22,7 @@ import polars as pl
 import pyarrow as pa
 
 from fleetcast.ingest import clf_layout
-from fleetcast.ingest.reader import Chunk
-
-try:
-    from fleetcast.ingest import _clf  # the fast path in C, built by `pip install` when a compiler is there
-except ImportError:  # e.g. the pure-Python Lambda layer: the Polars fast path does the same, slower
-    _clf = None
+from fleetcast.ingest.reader import NATIVE, Chunk, make_chunk
 
 RAW_TEXT_LIMIT = 500
 MONTHS = {m: i + 1 for i, m in enumerate(clf_layout.MONTHS)}
@@ -71,7 +67,7 @@ def parse_chunk(chunk: Chunk, columns: tuple[str, ...] = FIELDS) -> ParsedChunk:
     ["does not start with 'host ident user [timestamp]'"]
     """
     wanted = [c for c in FIELDS if c in columns]
-    if _clf is not None and set(wanted) <= set(NATIVE_FIELDS):
+    if NATIVE is not None and set(wanted) <= set(NATIVE_FIELDS):
         good, slow_lines = _native_path(chunk, wanted)
     else:
         frame = _fast_path(_lines_frame(chunk), wanted)
@@ -122,8 +118,7 @@ def _lines_frame(chunk: Chunk) -> pl.DataFrame:
         text = _binary_lines(data, chunk.line_ends, chunk.n_lines).cast(pl.String)  # checks UTF-8 fast
     except pl.exceptions.ComputeError:
         data = bytes(data).decode("utf-8", "replace").encode("utf-8")
-        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
-        text = _binary_lines(data, ends, chunk.n_lines).cast(pl.String)
+        text = _binary_lines(data, make_chunk(data).line_ends, chunk.n_lines).cast(pl.String)
     numbers = pl.int_range(chunk.first_line, chunk.first_line + chunk.n_lines, dtype=pl.Int64, eager=True)
     return pl.DataFrame({"line": numbers, "text": text})
 
@@ -159,7 +154,7 @@ class _ArrowArray:
 
 
 def _native_path(chunk: Chunk, wanted: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The fast path in C (:mod:`fleetcast.ingest._clf`, same rules as :func:`_fast_path`): the
+    """The fast path in C (``fleetcast/ingest/_clf.c``, same rules as :func:`_fast_path`): the
     ``wanted`` fields of the accepted lines, and ``line, text`` of the others."""
     n = chunk.n_lines
     offsets = _line_offsets(chunk.data, chunk.line_ends, n)
@@ -167,7 +162,7 @@ def _native_path(chunk: Chunk, wanted: list[str]) -> tuple[pl.DataFrame, pl.Data
     index, ts, size = (np.empty(n, np.int64) for _ in range(3))
     offset_min, status = np.empty(n, np.int16), np.empty(n, np.int16)
     host_offsets, host_data = np.empty(n + 1, np.int64), np.empty(len(chunk.data), np.uint8)
-    m, used = _clf.scan(chunk.data, offsets, ok, index, ts, offset_min, status, size, host_offsets, host_data)
+    m, used = NATIVE.scan(chunk.data, offsets, ok, index, ts, offset_min, status, size, host_offsets, host_data)
     fields = {
         "line": lambda: pl.Series(index[:m] + chunk.first_line),
         "host": lambda: _binary(host_data[:used], host_offsets[: m + 1], m).cast(pl.String),

@@ -18,10 +18,10 @@ import numpy as np
 
 from fleetcast.errors import InputError
 
-try:
-    from fleetcast.ingest import _clf  # optional C helpers (see fleetcast/ingest/_clf.c)
-except ImportError:
-    _clf = None
+try:  # the C fast path (fleetcast/ingest/_clf.c), built by `pip install` where there is a compiler
+    from fleetcast.ingest import _clf as NATIVE
+except ImportError:  # e.g. the pure-Python Lambda layer: NumPy and Polars do the same, slower
+    NATIVE = None
 
 CHUNK_BYTES = 8 << 20
 GZIP_MAGIC = b"\x1f\x8b"
@@ -151,8 +151,8 @@ def make_chunk(block: bytes | memoryview, first_line: int = 1) -> Chunk:
     >>> make_chunk(b"one\\ntwo\\nthree", first_line=5).line_ends.tolist()
     [3, 7]
     """
-    if _clf is not None:
-        line_ends = np.frombuffer(_clf.line_ends(block), np.int64)
+    if NATIVE is not None:
+        line_ends = np.frombuffer(NATIVE.line_ends(block), np.int64)
     else:
         line_ends = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
     return Chunk(data=block, line_ends=line_ends, first_line=first_line)  # not copied

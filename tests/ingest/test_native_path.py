@@ -20,7 +20,7 @@ def both_paths(chunk, columns):
     """parse_chunk with the C fast path, then with the Polars one."""
     native = parse_chunk(chunk, columns)
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(access_log, "_clf", None)
+        m.setattr(access_log, "NATIVE", None)
         polars = parse_chunk(chunk, columns)
     return native, polars
 
@@ -34,7 +34,7 @@ def assert_same(native, polars):
 def test_the_c_fast_path_is_built():
     # `pip install -e .` compiles it where there is a C compiler (as on CI): without it every test
     # here would compare the Polars path with itself
-    assert access_log._clf is not None and reader._clf is not None
+    assert access_log.NATIVE is not None and reader.NATIVE is not None
 
 
 @pytest.mark.parametrize("name", ["access_log_sample.log", "access_log_oddities.log",
@@ -129,8 +129,8 @@ def test_the_c_function_refuses_buffers_that_do_not_fit_instead_of_crashing():
                 np.empty(n, np.int16), np.empty(n, np.int64), np.empty(n + 1, np.int64), np.empty(host_bytes, np.uint8)]
 
     with pytest.raises(ValueError, match="at least one entry"):
-        access_log._clf.scan(b"", np.empty(0, np.int64), *outputs(0, 0))
+        access_log.NATIVE.scan(b"", np.empty(0, np.int64), *outputs(0, 0))
     with pytest.raises(ValueError, match="rise within the data"):
-        access_log._clf.scan(b"ab\n", np.array([0, 9], np.int64), *outputs(1, 3))
+        access_log.NATIVE.scan(b"ab\n", np.array([0, 9], np.int64), *outputs(1, 3))
     with pytest.raises(ValueError, match="host_data"):
-        access_log._clf.scan(b"ab\n", np.array([0, 3], np.int64), *outputs(1, 2))
+        access_log.NATIVE.scan(b"ab\n", np.array([0, 3], np.int64), *outputs(1, 2))
