@@ -1,0 +1,156 @@
+"""How low can RMSE go on the NASA protocols of issue 3? Linear references, hindsight fits, noise.
+
+For each protocol one linear regression (least squares) uses only what a forecaster has at the
+origin: for a target ``t`` forecast from origin ``o``, values up to ``o`` (the same slot on the
+latest days and weeks at or before ``o``, slot means over 7 days and 4 weeks, the previous day's
+mean, the last value) and the calendar of ``t`` (hour and weekday dummies). Its RMSE on the test
+period is printed twice:
+
+- ``linear``: fitted on the training period, the same protocol repeated from each training day's
+  00:00 (an honest forecaster);
+- ``hindsight``: fitted *on the test period itself*. Its coefficients are chosen knowing the
+  answers, so this is optimistic; a goal at or below it asks for more than this information gives
+  a linear model even in hindsight. It is not a strict bound for other models: with only 9 origins,
+  origin-level features (previous day, last value) can absorb each test day's level in hindsight,
+  which is why the hourly protocol's hindsight figure is far below its honest one.
+
+The noise of the 5-minute counts is estimated from second differences (``y[t-1] - 2 y[t] + y[t+1]``
+has variance ``6 sigma^2`` where the underlying rate is locally linear), and a hindsight regression
+that also sees the *next* 12 bins shows what interpolation, not forecasting, reaches.
+
+    .venv/bin/python bench/forecast_nasa_floor.py
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from forecast_nasa import REFERENCE, TEST_END, TEST_START, load
+
+DAY_5MIN, WEEK_5MIN = 288, 2016
+
+
+def lagged(y: np.ndarray, t: np.ndarray, back: np.ndarray | int) -> np.ndarray:
+    """``y[t - back]``, NaN before the start."""
+    idx = t - back
+    return np.where(idx >= 0, y[np.clip(idx, 0, y.size - 1)], np.nan)
+
+
+def slot_mean(y: np.ndarray, t: np.ndarray, o: np.ndarray, period: int, count: int) -> np.ndarray:
+    """Mean of the ``count`` latest values of ``t``'s slot (of ``period``) at or before ``o``."""
+    first = -(-(t - o) // period)
+    stack = np.column_stack([lagged(y, t, period * (first + j)) for j in range(count)])
+    seen = (~np.isnan(stack)).sum(axis=1)
+    total = np.nansum(stack, axis=1)
+    return np.where(seen > 0, total / np.maximum(seen, 1), np.nan)
+
+
+def window_mean(y: np.ndarray, end: np.ndarray, width: int) -> np.ndarray:
+    """Mean of the observed values in ``(end - width, end]`` for each ``end``."""
+    have = ~np.isnan(y)
+    cs = np.r_[0.0, np.cumsum(np.where(have, y, 0.0))]
+    cn = np.r_[0.0, np.cumsum(have)]
+    lo = np.clip(end + 1 - width, 0, y.size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (cs[end + 1] - cs[lo]) / (cn[end + 1] - cn[lo])
+
+
+def dummies(codes: np.ndarray, n: int) -> np.ndarray:
+    return (codes[:, None] == np.arange(n)[None, :]).astype(np.float64)
+
+
+def fit_rmse(X: np.ndarray, actual: np.ndarray, fit_rows: np.ndarray, score_rows: np.ndarray) -> float:
+    """RMSE on ``score_rows`` of least squares fitted on ``fit_rows`` (rows with a NaN are skipped)."""
+    ok = ~np.isnan(X).any(axis=1) & ~np.isnan(actual)
+    fit, score = fit_rows & ok, score_rows & ok
+    coef, *_ = np.linalg.lstsq(X[fit], actual[fit], rcond=None)
+    return float(np.sqrt(np.mean((X[score] @ coef - actual[score]) ** 2)))
+
+
+def calendar(ts: np.ndarray) -> np.ndarray:
+    """Hour-of-day and day-of-week (Monday 0) dummies of the wall-clock times ``ts``."""
+    days = ts.astype("datetime64[D]")
+    hours = ((ts - days) // np.timedelta64(1, "h")).astype(np.int64)
+    return np.hstack([dummies(hours, 24), dummies((days.astype(np.int64) + 3) % 7, 7)])
+
+
+def grid(resolution: str) -> tuple[np.ndarray, np.ndarray, int, int]:
+    data = load(resolution)
+    ts = data["ts"].to_numpy().astype("datetime64[us]")
+    return (data["value"].to_numpy().astype(np.float64), ts, int(np.searchsorted(ts, TEST_START)),
+            int(np.searchsorted(ts, TEST_END)))
+
+
+def one_step_features(y: np.ndarray, ts: np.ndarray, t: np.ndarray, ahead: int = 0) -> np.ndarray:
+    """Lags 1-12, the day and week lags and the calendar; ``ahead`` > 0 adds the next bins too."""
+    return np.column_stack([*(lagged(y, t, k) for k in range(1, 13)), lagged(y, t, DAY_5MIN),
+                            lagged(y, t, WEEK_5MIN), *(lagged(y, t, -k) for k in range(1, ahead + 1)),
+                            calendar(ts[t])])
+
+
+def origin_features(y: np.ndarray, ts: np.ndarray, t: np.ndarray, o: np.ndarray, day: int, week: int
+                    ) -> np.ndarray:
+    """What is known at origin ``o`` about target ``t``: the same slot on the latest days and weeks,
+    slot means over 7 days and 4 weeks, the previous day's mean, the last value; and the calendar."""
+    back_day = day * -(-(t - o) // day)
+    back_week = week * -(-(t - o) // week)
+    return np.column_stack([
+        lagged(y, t, back_day), lagged(y, t, back_day + day), lagged(y, t, back_week),
+        lagged(y, t, back_week + week), slot_mean(y, t, o, week, 4), slot_mean(y, t, o, day, 7),
+        window_mean(y, o, day), y[o], calendar(ts[t])])
+
+
+def daily_pairs(first: int, end: int, day: int, horizon: int, origins: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(target, origin) of every step forecast from each day's 00:00 in ``[first, end)`` (or from
+    ``origins``), keeping targets before ``end``."""
+    origins = np.arange(first, end, day) - 1 if origins is None else origins
+    t = (origins[:, None] + np.arange(1, horizon + 1)[None, :]).ravel()
+    o = np.repeat(origins, horizon)
+    keep = t < end
+    return t[keep], o[keep]
+
+
+def protocol_rmse(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray
+                  ) -> tuple[float, float]:
+    """(fitted on the training period, fitted on the test period itself) RMSE on the test period."""
+    X, actual = np.vstack([X_train, X_test]), np.r_[y_train, y_test]
+    test = np.r_[np.zeros(y_train.size, bool), np.ones(y_test.size, bool)]
+    return fit_rmse(X, actual, ~test, test), fit_rmse(X, actual, test, test)
+
+
+def main() -> None:
+    y, ts, start, end = grid("5min")
+    test = y[start:end]
+    second = test[:-2] - 2 * test[1:-1] + test[2:]
+    print(f"NASA 5-min test period: mean {np.nanmean(test):.1f} requests per bin; noise sd from second "
+          f"differences {np.sqrt(np.nanmean(second**2) / 6):.1f}\n")
+    warm = 2 * WEEK_5MIN  # training targets start once two weeks of history exist
+    results = {}
+    tt, ot = daily_pairs(warm, start, DAY_5MIN, DAY_5MIN)
+    t, o = daily_pairs(start, end, DAY_5MIN, DAY_5MIN)
+    results["da"] = protocol_rmse(origin_features(y, ts, tt, ot, DAY_5MIN, WEEK_5MIN), y[tt],
+                                  origin_features(y, ts, t, o, DAY_5MIN, WEEK_5MIN), y[t])
+    tt, ot = daily_pairs(warm, start, DAY_5MIN, end - start)
+    t = np.arange(start, end)
+    o = np.full(t.size, start - 1)
+    results["so"] = protocol_rmse(origin_features(y, ts, tt, ot, DAY_5MIN, WEEK_5MIN), y[tt],
+                                  origin_features(y, ts, t, o, DAY_5MIN, WEEK_5MIN), y[t])
+    tt = np.arange(warm, start)
+    results["os"] = protocol_rmse(one_step_features(y, ts, tt), y[tt], one_step_features(y, ts, t), y[t])
+    interpolation = fit_rmse(one_step_features(y, ts, t, ahead=12), y[t], np.ones(t.size, bool),
+                             np.ones(t.size, bool))
+    hy, hts, hstart, hend = grid("1h")
+    tt, ot = daily_pairs(2 * 168, hstart, 24, 48)
+    t, o = daily_pairs(hstart, hend, 24, 48)
+    results["h48"] = protocol_rmse(origin_features(hy, hts, tt, ot, 24, 168), hy[tt],
+                                   origin_features(hy, hts, t, o, 24, 168), hy[t])
+    print(f"{'protocol':45s} {'goal':>6s} {'MSTL':>6s} {'linear':>7s} {'hindsight':>9s}")
+    for key, (honest, hindsight) in results.items():
+        name, goal, mstl = REFERENCE[key][:3]
+        print(f"{name:45s} {goal:6.0f} {mstl:6.1f} {honest:7.1f} {hindsight:9.1f}")
+    print(f"\none step ahead, hindsight regression that also sees the next 12 bins (interpolation): "
+          f"{interpolation:.1f}")
+
+
+if __name__ == "__main__":
+    main()
