@@ -57,7 +57,7 @@ GATE = True
 def rolling(data: pl.DataFrame, horizon: int, config: ModelConfig) -> dict:
     """Refit at each test day's 00:00 on all data before it; score forecasts inside the test period."""
     out = {"yhat": [], "actual": [], "lo80": [], "hi80": [], "lo95": [], "hi95": [], "naive": [], "chosen": [],
-           "weight": []}
+           "weight": [], "per_day": []}
     actual = dict(zip(data["ts"].to_list(), data["value"].to_list(), strict=True))
     for day in range(9):
         origin = TEST_START + np.timedelta64(day, "D")
@@ -69,10 +69,11 @@ def rolling(data: pl.DataFrame, horizon: int, config: ModelConfig) -> dict:
         for col in ("yhat", "lo80", "hi80", "lo95", "hi95"):
             out[col].append(fc[col].to_numpy())
         out["actual"].append(np.array([actual.get(t) for t in fc["ts"].to_list()], dtype=np.float64))
+        out["per_day"].append(rmse(out["yhat"][-1], out["actual"][-1]))
         panel = to_panel(history)
         naive = baseline_forecasts(panel.values, panel.freq, np.array([0]), panel.last, horizon)["naive_weekly"]
         out["naive"].append(naive[0, : fc.height])
-    return {k: (np.concatenate(v) if k not in ("chosen", "weight") else v) for k, v in out.items()}
+    return {k: (np.concatenate(v) if k not in ("chosen", "weight", "per_day") else v) for k, v in out.items()}
 
 
 def coverage(r: dict, level: int) -> float:
@@ -83,7 +84,8 @@ def coverage(r: dict, level: int) -> float:
 
 def rolling_note(r: dict) -> str:
     return (f"coverage 80% {coverage(r, 80):.1f}, 95% {coverage(r, 95):.1f}; published {set(r['chosen'])}; "
-            f"model weight in the blend {min(r['weight']):g}-{max(r['weight']):g}")
+            f"model weight in the blend {min(r['weight']):g}-{max(r['weight']):g}; RMSE from each origin "
+            f"(Aug 23-31) {' '.join(f'{e:.0f}' for e in r['per_day'])}")
 
 
 def one_step(data: pl.DataFrame, config: ModelConfig) -> tuple[float, float, str]:
@@ -126,7 +128,7 @@ def main() -> None:
         extra = ""
         if key == "da":
             r = rolling(five, 288, config)
-            saved.update({f"da_{k}": v for k, v in r.items() if k not in ("chosen", "weight")})
+            saved.update({f"da_{k}": v for k, v in r.items() if k not in ("chosen", "weight", "per_day")})
             ours, naive = rmse(r["yhat"], r["actual"]), rmse(r["naive"], r["actual"])
             extra = rolling_note(r)
         elif key == "so":
@@ -143,7 +145,7 @@ def main() -> None:
             extra = f"gate on the training backtest chose {chosen}"
         elif key == "h48":
             r = rolling(hourly, 48, config)
-            saved.update({f"h48_{k}": v for k, v in r.items() if k not in ("chosen", "weight")})
+            saved.update({f"h48_{k}": v for k, v in r.items() if k not in ("chosen", "weight", "per_day")})
             ours, naive = rmse(r["yhat"], r["actual"]), rmse(r["naive"], r["actual"])
             extra = rolling_note(r)
         rows.append((key, ours, naive, time.perf_counter() - started, extra))

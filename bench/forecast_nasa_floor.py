@@ -118,6 +118,18 @@ def protocol_rmse(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, 
     return fit_rmse(X, actual, ~test, test), fit_rmse(X, actual, test, test)
 
 
+def print_daily_totals(y: np.ndarray, ts: np.ndarray, start: int, end: int) -> None:
+    """Requests per test day, and their range on the fully logged weekdays of the 3 weeks before."""
+    days = ts.astype("datetime64[D]")
+    test_days = np.unique(days[start:end])
+    before = [d for d in np.arange(test_days[0] - 21, test_days[0])
+              if (d.astype(np.int64) + 3) % 7 < 5 and not np.isnan(y[days == d]).any()]
+    usual = [y[days == d].sum() for d in before]
+    print(f"\nrequests a day on {len(before)} fully logged weekdays of the 3 weeks before the test: "
+          f"{min(usual):,.0f} - {max(usual):,.0f}; test days: "
+          + ", ".join(f"{str(d)[5:]} {np.nansum(y[days == d]):,.0f}" for d in test_days))
+
+
 def main() -> None:
     y, ts, start, end = grid("5min")
     test = y[start:end]
@@ -148,6 +160,7 @@ def main() -> None:
     for key, (honest, hindsight) in results.items():
         name, goal, mstl = REFERENCE[key][:3]
         print(f"{name:45s} {goal:6.0f} {mstl:6.1f} {honest:7.1f} {hindsight:9.1f}")
+    print_daily_totals(hy, hts, hstart, hend)
     print(f"\none step ahead, hindsight regression that also sees the next 12 bins (interpolation): "
           f"{interpolation:.1f}")
 
