@@ -9,7 +9,8 @@ Strategies (measured against each other in ``bench/forecast_strategies.py``):
   history that the next step's features read.
 
 Targets are divided by the local scale at the origin and, where a series grows, a linear trend is
-removed first (see :mod:`fleetcast.forecast.trend`) and added back to the forecast. Optionally the
+removed first (see :mod:`fleetcast.forecast.trend`) and added back to the forecast. One-off bursts
+are capped before the model learns from them (:func:`~fleetcast.forecast.features.guard_spikes`). Optionally the
 published forecast blends the trees with a seasonal decomposition (``ModelConfig.blend``).
 """
 
@@ -21,7 +22,7 @@ import lightgbm as lgb
 import numpy as np
 
 from fleetcast.forecast.decompose import seasonal_forecasts
-from fleetcast.forecast.features import History, Layout, build_features, local_scale
+from fleetcast.forecast.features import History, Layout, build_features, guard_spikes, local_scale
 from fleetcast.forecast.panel import Panel
 from fleetcast.forecast.trend import estimate_slopes
 
@@ -110,11 +111,15 @@ class GlobalModel:
         if self.config.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.config.strategy!r}; use one of {STRATEGIES}")
         cutoff = panel.last.copy() if cutoff is None else np.asarray(cutoff, dtype=np.int64)
-        self.slopes = estimate_slopes(panel.values, cutoff, panel.freq, self.config.trend)
+        guarded = guard_spikes(panel.values, self.layout.week)
+        self.slopes = estimate_slopes(guarded, cutoff, panel.freq, self.config.trend)
         self.ref = cutoff.copy()
-        values = self._detrended(panel.values, cutoff)
+        values = self._detrended(guarded, cutoff)
         hist = History(values, self.layout, panel.start, panel.freq)
         rows, t, o = self._training_rows(values, panel.first, cutoff)
+        # A target after nothing but zeros has no scale to be read against (it would be divided by 1).
+        known = (hist.window_sum(hist.cabs, rows, o, hist.length) > 0) | (hist.y[rows, t] == 0)
+        rows, t, o = rows[known], t[known], o[known]
         if rows.size == 0:
             raise ValueError("too little history to train on")
         X, scale = build_features(hist, rows, t, o)
@@ -187,7 +192,7 @@ class GlobalModel:
         """The LightGBM forecasts alone (see :meth:`predict`)."""
         rows, origins = np.asarray(rows), np.asarray(origins)
         steps = np.arange(1, horizon + 1) if steps is None else np.asarray(steps)
-        values = self._detrended(panel.values, self.ref)
+        values = self._detrended(guard_spikes(panel.values, self.layout.week), self.ref)
         if self.config.strategy == "recursive" and horizon > 1:
             z = self._predict_recursive(panel, values, rows, origins, horizon)[:, steps - 1]
         else:
