@@ -11,12 +11,13 @@ A feature row predicts ``y[i, t]`` from what was known at the origin ``o < t`` (
 - the calendar of ``t`` (slot of day, day of week, month-end, quarter-end) and ``h`` itself.
 
 Every level-like feature is divided by the series' local scale at the origin (mean absolute value of
-its last week, at least a tenth of the mean over all its history), so series of very different
-magnitudes share one model, and level shifts are absorbed. Gaps are never read as zeros: windowed statistics skip them, and values that fall in a gap
-are imputed explicitly (recent values from the exponentially weighted mean, which skips gaps; a
-missing same-slot lag from the mean of that slot over the weeks or days that are available; a ratio
-with nothing to compare is 1), and the share of the last week actually observed is a feature, so
-the model knows when it is working from thin data.
+its last week, or of its last day for horizons up to a day, and at least a tenth of the mean over
+all its history; see :func:`local_scale`), so series of very different magnitudes share one model,
+and level shifts are absorbed. Gaps are never read as zeros: windowed statistics skip them, and
+values that fall in a gap are imputed explicitly (recent values from the exponentially weighted
+mean, which skips gaps; a missing same-slot lag from the mean of that slot over the weeks or days
+that are available; a ratio with nothing to compare is 1), and the share of the last week actually
+observed is a feature, so the model knows when it is working from thin data.
 
 All features are gathers from per-time arrays (prefix sums, exponentially weighted sums) kept in
 :class:`History`, which can also be extended one step at a time for recursive forecasting.
@@ -52,11 +53,13 @@ class Layout:
     windows: tuple[int, ...]
     spans: tuple[int, ...]
     half_window: int = 1
+    short_horizon: int = 0
 
     @classmethod
     def for_freq(cls, freq: Frequency) -> Layout:
         half = max(1, freq.steps(1800)) if freq.sub_daily else 1
-        return cls(freq.day, freq.week, freq.rolling_windows(), freq.ewm_spans(), half)
+        short = freq.day if freq.sub_daily else 0
+        return cls(freq.day, freq.week, freq.rolling_windows(), freq.ewm_spans(), half, short)
 
     def names(self) -> list[str]:
         """Feature names in column order."""
@@ -136,14 +139,25 @@ class History:
             var = self.window_sum(self.cs2, rows, end, width) / count - mean**2
         return np.where(enough, mean, np.nan), np.where(enough, np.sqrt(np.maximum(var, 0.0)), np.nan)
 
-    def scale(self, rows: np.ndarray, end: np.ndarray) -> np.ndarray:
-        """The local scale at ``end`` (see :func:`local_scale`)."""
-        week = self.layout.week
+    def scale(self, rows: np.ndarray, end: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
+        """The local scale at ``end`` (see :func:`local_scale`).
+
+        For horizons ``h`` up to ``layout.short_horizon`` (a day, sub-daily series only) the last
+        day's mean |y| stands in for the last week's where it is known and positive: a week's mean
+        lags a ramp by days, so after a rise the recent values, divided by it, fall beyond what the
+        trees were trained on and the forecasts saturate.
+        """
+        lay = self.layout
+        recent = self._mean_abs(rows, end, lay.week)
+        if h is not None and lay.short_horizon > 0:
+            day = self._mean_abs(rows, end, lay.day)
+            recent = np.where((h <= lay.short_horizon) & np.isfinite(day) & (day > 1e-9), day, recent)
+        return _scale(recent, self._mean_abs(rows, end, self.length))
+
+    def _mean_abs(self, rows: np.ndarray, end: np.ndarray, width: int) -> np.ndarray:
+        """Mean |y| over ``(end - width, end]``, NaN where nothing was observed."""
         with np.errstate(invalid="ignore", divide="ignore"):
-            recent = self.window_sum(self.cabs, rows, end, week) / self.window_sum(self.cn, rows, end, week)
-            whole = self.window_sum(self.cabs, rows, end, self.length) / self.window_sum(
-                self.cn, rows, end, self.length)
-        return _scale(recent, whole)
+            return self.window_sum(self.cabs, rows, end, width) / self.window_sum(self.cn, rows, end, width)
 
     def ewm(self, k: int, rows: np.ndarray, end: np.ndarray) -> np.ndarray:
         idx = np.clip(end, 0, self.length - 1)
@@ -203,7 +217,7 @@ def build_features(hist: History, rows: np.ndarray, t: np.ndarray, o: np.ndarray
     """
     lay = hist.layout
     h = t - o
-    s = hist.scale(rows, o)
+    s = hist.scale(rows, o, h)
     ewms = [hist.ewm(k, rows, o) for k in range(len(lay.spans))]
     recent = _first_known(ewms[0], *ewms[1:], s)
     means, stds = {}, []

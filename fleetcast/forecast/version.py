@@ -20,7 +20,7 @@ from fleetcast.forecast.features import Layout
 from fleetcast.forecast.model import GlobalModel, ModelConfig
 from fleetcast.forecast.panel import Panel, as_datetime
 
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 
 
 def data_fingerprint(panel: Panel) -> str:

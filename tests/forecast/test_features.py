@@ -125,3 +125,19 @@ def test_calendar_marks_month_and_quarter_ends():
     assert dow[0] == 5 and dow[48] == 0
     assert month_end[24] == 0 and quarter_end[24] == 0
     assert month_end[48] == 3 and quarter_end[48] == 3
+
+
+def test_short_horizons_are_scaled_by_the_last_day_longer_ones_by_the_last_week():
+    # Given an hourly series at 100 for three weeks that ramps up to 300 over its last day
+    values = np.full((1, 24 * 21), 100.0)
+    values[0, -24:] = 300.0
+    layout = Layout.for_freq(FREQ)
+    o = values.shape[1] - 1
+    hist = History(values, layout, START, FREQ, extra=48)
+    # When features are built at the last time for one step and for two days ahead
+    X, scale = build_features(hist, np.array([0, 0]), np.array([o + 1, o + 48]), np.array([o, o]))
+    last_0 = X[:, layout.names().index("last_0")]
+    # Then one step ahead is scaled by the last day's mean (the ramp stays at 1, in the trained range)
+    assert layout.short_horizon == 24
+    np.testing.assert_allclose(scale, [300.0, (144 * 100 + 24 * 300) / 168])
+    np.testing.assert_allclose(last_0, [1.0, 300.0 / scale[1]], rtol=1e-6)
