@@ -58,7 +58,7 @@ class Layout:
     @classmethod
     def for_freq(cls, freq: Frequency) -> Layout:
         half = max(1, freq.steps(1800)) if freq.sub_daily else 1
-        short = freq.day if freq.sub_daily else 0
+        short = freq.day if freq.seconds < 3600 else 0
         return cls(freq.day, freq.week, freq.rolling_windows(), freq.ewm_spans(), half, short)
 
     def names(self) -> list[str]:
@@ -142,10 +142,12 @@ class History:
     def scale(self, rows: np.ndarray, end: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
         """The local scale at ``end`` (see :func:`local_scale`).
 
-        For horizons ``h`` up to ``layout.short_horizon`` (a day, sub-daily series only) the last
+        For horizons ``h`` up to ``layout.short_horizon`` (a day, for sub-hourly series) the last
         day's mean |y| stands in for the last week's where it is known and positive: a week's mean
         lags a ramp by days, so after a rise the recent values, divided by it, fall beyond what the
-        trees were trained on and the forecasts saturate.
+        trees were trained on and the forecasts saturate. Hourly series keep the week's: there the
+        day's scale (24 values) made intervals cover less (80 % intervals: a synthetic hourly fleet
+        79.3 -> 75.8 %, NASA hourly 77.9 -> 74.3 %) for no gain in accuracy.
         """
         lay = self.layout
         recent = self._mean_abs(rows, end, lay.week)

@@ -128,16 +128,19 @@ def test_calendar_marks_month_and_quarter_ends():
 
 
 def test_short_horizons_are_scaled_by_the_last_day_longer_ones_by_the_last_week():
-    # Given an hourly series at 100 for three weeks that ramps up to 300 over its last day
-    values = np.full((1, 24 * 21), 100.0)
-    values[0, -24:] = 300.0
-    layout = Layout.for_freq(FREQ)
+    # Given a 5-minute series at 100 for three weeks that ramps up to 300 over its last day
+    freq = Frequency.parse("5min")
+    layout = Layout.for_freq(freq)
+    values = np.full((1, 288 * 21), 100.0)
+    values[0, -288:] = 300.0
     o = values.shape[1] - 1
-    hist = History(values, layout, START, FREQ, extra=48)
+    hist = History(values, layout, START, freq, extra=576)
     # When features are built at the last time for one step and for two days ahead
-    X, scale = build_features(hist, np.array([0, 0]), np.array([o + 1, o + 48]), np.array([o, o]))
+    X, scale = build_features(hist, np.array([0, 0]), np.array([o + 1, o + 576]), np.array([o, o]))
     last_0 = X[:, layout.names().index("last_0")]
     # Then one step ahead is scaled by the last day's mean (the ramp stays at 1, in the trained range)
-    assert layout.short_horizon == 24
-    np.testing.assert_allclose(scale, [300.0, (144 * 100 + 24 * 300) / 168])
+    assert layout.short_horizon == 288
+    np.testing.assert_allclose(scale, [300.0, (6 * 100 + 300) / 7])
     np.testing.assert_allclose(last_0, [1.0, 300.0 / scale[1]], rtol=1e-6)
+    # And hourly series keep the week's scale at every horizon
+    assert Layout.for_freq(FREQ).short_horizon == 0
