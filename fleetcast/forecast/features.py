@@ -87,11 +87,8 @@ class History:
         self.y = np.concatenate([values.astype(np.float64), np.full((n, extra), np.nan)], axis=1)
         have = ~np.isnan(self.y)
         filled = np.where(have, self.y, 0.0)
-        zero = np.zeros((n, 1))
-        self.cs = np.concatenate([zero, np.cumsum(filled, axis=1)], axis=1)
-        self.cs2 = np.concatenate([zero, np.cumsum(filled**2, axis=1)], axis=1)
-        self.cabs = np.concatenate([zero, np.cumsum(np.abs(filled), axis=1)], axis=1)
-        self.cn = np.concatenate([zero, np.cumsum(have, axis=1, dtype=np.float64)], axis=1)
+        self.cs, self.cs2 = _prefix(filled), _prefix(filled**2)
+        self.cabs, self.cn = _prefix(np.abs(filled)), _prefix(have)
         self.alphas = [2.0 / (s + 1.0) for s in layout.spans]
         from scipy.signal import lfilter  # imported here: scipy.signal costs seconds to import
 
@@ -336,9 +333,7 @@ def local_scale(values: np.ndarray, rows: np.ndarray, end: np.ndarray, week: int
     uniq, local = np.unique(rows, return_inverse=True)
     sub = values[uniq]
     have = ~np.isnan(sub)
-    zero = np.zeros((sub.shape[0], 1))
-    cabs = np.concatenate([zero, np.cumsum(np.where(have, np.abs(sub), 0.0), axis=1)], axis=1)
-    cn = np.concatenate([zero, np.cumsum(have, axis=1, dtype=np.float64)], axis=1)
+    cabs, cn = _prefix(np.where(have, np.abs(sub), 0.0)), _prefix(have)
     hi = np.clip(end + 1, 0, sub.shape[1])
     lo = np.clip(end + 1 - week, 0, sub.shape[1])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -372,16 +367,20 @@ def guard_spikes(values: np.ndarray, week: int, limit: float = SPIKE_LIMIT) -> n
     [1.0, 20.0, nan, 2.0]
     """
     have = ~np.isnan(values)
-    zero = np.zeros((values.shape[0], 1))
-    cn = np.concatenate([zero, np.cumsum(have, axis=1, dtype=np.float64)], axis=1)
+    cn = _prefix(have)
     t = np.arange(values.shape[1])
     lo = np.maximum(t - week, 0)
     count = cn[:, t] - cn[:, lo]
     out = values
     for _ in range(SPIKE_PASSES):  # each pass reads the means of the values the last one capped
-        cabs = np.concatenate([zero, np.cumsum(np.where(have, np.abs(out), 0.0), axis=1)], axis=1)
+        cabs = _prefix(np.where(have, np.abs(out), 0.0))
         with np.errstate(invalid="ignore", divide="ignore"):
             cap = np.where(count >= max(1, week // 7), limit * (cabs[:, t] - cabs[:, lo]) / count, np.inf)
         cap = np.where(cap > 0, cap, np.inf)
         out = np.clip(values, -cap, cap)
     return out
+
+
+def _prefix(a: np.ndarray) -> np.ndarray:
+    """Cumulative sums along time with a leading zero: the sum over ``[i, j)`` is ``p[:, j] - p[:, i]``."""
+    return np.concatenate([np.zeros((a.shape[0], 1)), np.cumsum(a, axis=1, dtype=np.float64)], axis=1)

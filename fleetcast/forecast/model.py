@@ -10,8 +10,9 @@ Strategies (measured against each other in ``bench/forecast_strategies.py``):
 
 Targets are divided by the local scale at the origin and, where a series grows, a linear trend is
 removed first (see :mod:`fleetcast.forecast.trend`) and added back to the forecast. One-off bursts
-are capped before the model learns from them (:func:`~fleetcast.forecast.features.guard_spikes`). Optionally the
-published forecast blends the trees with a seasonal decomposition (``ModelConfig.blend``).
+are capped before the model learns from them (:func:`fleetcast.forecast.features.guard_spikes`).
+Optionally the published forecast blends the trees with a seasonal decomposition
+(``ModelConfig.blend``).
 """
 
 from __future__ import annotations
