@@ -367,18 +367,24 @@ def guard_spikes(values: np.ndarray, week: int, limit: float = SPIKE_LIMIT) -> n
     [1.0, 20.0, nan, 2.0]
     """
     have = ~np.isnan(values)
-    cn = _prefix(have)
-    t = np.arange(values.shape[1])
-    lo = np.maximum(t - week, 0)
-    count = cn[:, t] - cn[:, lo]
+    count = _trailing_sums(_prefix(have), week)
+    known = count >= max(1, week // 7)
     out = values
     for _ in range(SPIKE_PASSES):  # each pass reads the means of the values the last one capped
-        cabs = _prefix(np.where(have, np.abs(out), 0.0))
         with np.errstate(invalid="ignore", divide="ignore"):
-            cap = np.where(count >= max(1, week // 7), limit * (cabs[:, t] - cabs[:, lo]) / count, np.inf)
-        cap = np.where(cap > 0, cap, np.inf)
-        out = np.clip(values, -cap, cap)
+            cap = limit * _trailing_sums(_prefix(np.where(have, np.abs(out), 0.0)), week) / count
+        capped = np.clip(values, -(cap := np.where(known & (cap > 0), cap, np.inf)), cap)
+        if np.array_equal(capped, out, equal_nan=True):
+            break
+        out = capped
     return out
+
+
+def _trailing_sums(prefix: np.ndarray, width: int) -> np.ndarray:
+    """Sums over the ``width`` steps before each time ``t`` (``[t - width, t)``), from :func:`_prefix`."""
+    n, length = prefix.shape[0], prefix.shape[1] - 1
+    before = np.concatenate([np.zeros((n, min(width, length))), prefix[:, :max(length - width, 0)]], axis=1)
+    return prefix[:, :length] - before
 
 
 def _prefix(a: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ import lightgbm as lgb
 import numpy as np
 
 from fleetcast.forecast.decompose import seasonal_forecasts
-from fleetcast.forecast.features import History, Layout, build_features, guard_spikes, local_scale
+from fleetcast.forecast.features import History, Layout, build_features, local_scale
 from fleetcast.forecast.panel import Panel
 from fleetcast.forecast.trend import estimate_slopes
 
@@ -112,10 +112,9 @@ class GlobalModel:
         if self.config.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.config.strategy!r}; use one of {STRATEGIES}")
         cutoff = panel.last.copy() if cutoff is None else np.asarray(cutoff, dtype=np.int64)
-        guarded = guard_spikes(panel.values, self.layout.week)
-        self.slopes = estimate_slopes(guarded, cutoff, panel.freq, self.config.trend)
+        self.slopes = estimate_slopes(panel.guarded, cutoff, panel.freq, self.config.trend)
         self.ref = cutoff.copy()
-        values = self._detrended(guarded, cutoff)
+        values = self._detrended(panel.guarded, cutoff)
         hist = History(values, self.layout, panel.start, panel.freq)
         rows, t, o = self._training_rows(values, panel.first, cutoff)
         # A target after nothing but zeros has no scale to be read against (it would be divided by 1).
@@ -193,7 +192,7 @@ class GlobalModel:
         """The LightGBM forecasts alone (see :meth:`predict`)."""
         rows, origins = np.asarray(rows), np.asarray(origins)
         steps = np.arange(1, horizon + 1) if steps is None else np.asarray(steps)
-        values = self._detrended(guard_spikes(panel.values, self.layout.week), self.ref)
+        values = self._detrended(panel.guarded, self.ref)
         if self.config.strategy == "recursive" and horizon > 1:
             z = self._predict_recursive(panel, values, rows, origins, horizon)[:, steps - 1]
         else:

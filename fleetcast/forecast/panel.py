@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 import polars as pl
 
+from fleetcast.forecast.features import guard_spikes
 from fleetcast.forecast.frequency import Frequency, infer_frequency
 
 
@@ -41,6 +43,12 @@ class Panel:
     @property
     def length(self) -> int:
         return self.values.shape[1]
+
+    @cached_property
+    def guarded(self) -> np.ndarray:
+        """``values`` with one-off bursts capped (see :func:`~fleetcast.forecast.features.guard_spikes`):
+        what models learn from and read. Computed once per panel (about 0.6 s for 1,000 x 4,320)."""
+        return guard_spikes(self.values, self.freq.week)
 
     def times(self, index: np.ndarray) -> np.ndarray:
         """The datetime64[us] of grid indexes."""
