@@ -26,32 +26,10 @@ from __future__ import annotations
 import numpy as np
 from forecast_nasa import REFERENCE, TEST_END, TEST_START, load
 
+from fleetcast.forecast.features import History, Layout
+from fleetcast.forecast.frequency import Frequency
+
 DAY_5MIN, WEEK_5MIN = 288, 2016
-
-
-def lagged(y: np.ndarray, t: np.ndarray, back: np.ndarray | int) -> np.ndarray:
-    """``y[t - back]``, NaN before the start."""
-    idx = t - back
-    return np.where(idx >= 0, y[np.clip(idx, 0, y.size - 1)], np.nan)
-
-
-def slot_mean(y: np.ndarray, t: np.ndarray, o: np.ndarray, period: int, count: int) -> np.ndarray:
-    """Mean of the ``count`` latest values of ``t``'s slot (of ``period``) at or before ``o``."""
-    first = -(-(t - o) // period)
-    stack = np.column_stack([lagged(y, t, period * (first + j)) for j in range(count)])
-    seen = (~np.isnan(stack)).sum(axis=1)
-    total = np.nansum(stack, axis=1)
-    return np.where(seen > 0, total / np.maximum(seen, 1), np.nan)
-
-
-def window_mean(y: np.ndarray, end: np.ndarray, width: int) -> np.ndarray:
-    """Mean of the observed values in ``(end - width, end]`` for each ``end``."""
-    have = ~np.isnan(y)
-    cs = np.r_[0.0, np.cumsum(np.where(have, y, 0.0))]
-    cn = np.r_[0.0, np.cumsum(have)]
-    lo = np.clip(end + 1 - width, 0, y.size)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (cs[end + 1] - cs[lo]) / (cn[end + 1] - cn[lo])
 
 
 def dummies(codes: np.ndarray, n: int) -> np.ndarray:
@@ -73,37 +51,45 @@ def calendar(ts: np.ndarray) -> np.ndarray:
     return np.hstack([dummies(hours, 24), dummies((days.astype(np.int64) + 3) % 7, 7)])
 
 
-def grid(resolution: str) -> tuple[np.ndarray, np.ndarray, int, int]:
+def grid(resolution: str) -> tuple[History, np.ndarray, int, int]:
+    """The series as fleetcast's feature :class:`History` (its lags and slot means are reused here),
+    its times, and where the test period starts and ends."""
     data = load(resolution)
     ts = data["ts"].to_numpy().astype("datetime64[us]")
-    return (data["value"].to_numpy().astype(np.float64), ts, int(np.searchsorted(ts, TEST_START)),
-            int(np.searchsorted(ts, TEST_END)))
+    freq = Frequency.parse(resolution)
+    hist = History(data["value"].to_numpy().astype(np.float64)[None, :], Layout.for_freq(freq), ts[0], freq)
+    return hist, ts, int(np.searchsorted(ts, TEST_START)), int(np.searchsorted(ts, TEST_END))
 
 
-def one_step_features(y: np.ndarray, ts: np.ndarray, t: np.ndarray, ahead: int = 0) -> np.ndarray:
+def lagged(hist: History, t: np.ndarray, back: np.ndarray | int) -> np.ndarray:
+    """``y[t - back]`` (NaN outside the series)."""
+    return hist.value_at(np.zeros(t.size, np.int64), t - back)
+
+
+def one_step_features(hist: History, ts: np.ndarray, t: np.ndarray, ahead: int = 0) -> np.ndarray:
     """Lags 1-12, the day and week lags and the calendar; ``ahead`` > 0 adds the next bins too."""
-    return np.column_stack([*(lagged(y, t, k) for k in range(1, 13)), lagged(y, t, DAY_5MIN),
-                            lagged(y, t, WEEK_5MIN), *(lagged(y, t, -k) for k in range(1, ahead + 1)),
+    return np.column_stack([*(lagged(hist, t, k) for k in range(1, 13)), lagged(hist, t, DAY_5MIN),
+                            lagged(hist, t, WEEK_5MIN), *(lagged(hist, t, -k) for k in range(1, ahead + 1)),
                             calendar(ts[t])])
 
 
-def origin_features(y: np.ndarray, ts: np.ndarray, t: np.ndarray, o: np.ndarray, day: int, week: int
-                    ) -> np.ndarray:
+def origin_features(hist: History, ts: np.ndarray, t: np.ndarray, o: np.ndarray) -> np.ndarray:
     """What is known at origin ``o`` about target ``t``: the same slot on the latest days and weeks,
     slot means over 7 days and 4 weeks, the previous day's mean, the last value; and the calendar."""
-    back_day = day * -(-(t - o) // day)
-    back_week = week * -(-(t - o) // week)
+    day, week = hist.layout.day, hist.layout.week
+    rows = np.zeros(t.size, np.int64)
+    back_day, back_week = -(-(t - o) // day), -(-(t - o) // week)
     return np.column_stack([
-        lagged(y, t, back_day), lagged(y, t, back_day + day), lagged(y, t, back_week),
-        lagged(y, t, back_week + week), slot_mean(y, t, o, week, 4), slot_mean(y, t, o, day, 7),
-        window_mean(y, o, day), y[o], calendar(ts[t])])
+        lagged(hist, t, day * back_day), lagged(hist, t, day * (back_day + 1)), lagged(hist, t, week * back_week),
+        lagged(hist, t, week * (back_week + 1)), hist.slot_mean(rows, t, back_week, week, 4),
+        hist.slot_mean(rows, t, back_day, day, 7), hist.rolling(rows, o, day)[0], lagged(hist, o, 0),
+        calendar(ts[t])])
 
 
-def daily_pairs(first: int, end: int, day: int, horizon: int, origins: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """(target, origin) of every step forecast from each day's 00:00 in ``[first, end)`` (or from
-    ``origins``), keeping targets before ``end``."""
-    origins = np.arange(first, end, day) - 1 if origins is None else origins
+def daily_pairs(first: int, end: int, day: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """(target, origin) of every step forecast from each day's 00:00 in ``[first, end)``, keeping
+    targets before ``end``."""
+    origins = np.arange(first, end, day) - 1
     t = (origins[:, None] + np.arange(1, horizon + 1)[None, :]).ravel()
     o = np.repeat(origins, horizon)
     keep = t < end
@@ -131,7 +117,8 @@ def print_daily_totals(y: np.ndarray, ts: np.ndarray, start: int, end: int) -> N
 
 
 def main() -> None:
-    y, ts, start, end = grid("5min")
+    hist, ts, start, end = grid("5min")
+    y = hist.y[0]
     test = y[start:end]
     second = test[:-2] - 2 * test[1:-1] + test[2:]
     print(f"NASA 5-min test period: mean {np.nanmean(test):.1f} requests per bin; noise sd from second "
@@ -140,22 +127,21 @@ def main() -> None:
     results = {}
     tt, ot = daily_pairs(warm, start, DAY_5MIN, DAY_5MIN)
     t, o = daily_pairs(start, end, DAY_5MIN, DAY_5MIN)
-    results["da"] = protocol_rmse(origin_features(y, ts, tt, ot, DAY_5MIN, WEEK_5MIN), y[tt],
-                                  origin_features(y, ts, t, o, DAY_5MIN, WEEK_5MIN), y[t])
+    results["da"] = protocol_rmse(origin_features(hist, ts, tt, ot), y[tt], origin_features(hist, ts, t, o), y[t])
     tt, ot = daily_pairs(warm, start, DAY_5MIN, end - start)
     t = np.arange(start, end)
     o = np.full(t.size, start - 1)
-    results["so"] = protocol_rmse(origin_features(y, ts, tt, ot, DAY_5MIN, WEEK_5MIN), y[tt],
-                                  origin_features(y, ts, t, o, DAY_5MIN, WEEK_5MIN), y[t])
+    results["so"] = protocol_rmse(origin_features(hist, ts, tt, ot), y[tt], origin_features(hist, ts, t, o), y[t])
     tt = np.arange(warm, start)
-    results["os"] = protocol_rmse(one_step_features(y, ts, tt), y[tt], one_step_features(y, ts, t), y[t])
-    interpolation = fit_rmse(one_step_features(y, ts, t, ahead=12), y[t], np.ones(t.size, bool),
-                             np.ones(t.size, bool))
-    hy, hts, hstart, hend = grid("1h")
+    results["os"] = protocol_rmse(one_step_features(hist, ts, tt), y[tt], one_step_features(hist, ts, t), y[t])
+    every = np.ones(t.size, bool)
+    interpolation = fit_rmse(one_step_features(hist, ts, t, ahead=12), y[t], every, every)
+    hourly, hts, hstart, hend = grid("1h")
+    hy = hourly.y[0]
     tt, ot = daily_pairs(2 * 168, hstart, 24, 48)
     t, o = daily_pairs(hstart, hend, 24, 48)
-    results["h48"] = protocol_rmse(origin_features(hy, hts, tt, ot, 24, 168), hy[tt],
-                                   origin_features(hy, hts, t, o, 24, 168), hy[t])
+    results["h48"] = protocol_rmse(origin_features(hourly, hts, tt, ot), hy[tt], origin_features(hourly, hts, t, o),
+                                   hy[t])
     print(f"{'protocol':45s} {'goal':>6s} {'MSTL':>6s} {'linear':>7s} {'hindsight':>9s}")
     for key, (honest, hindsight) in results.items():
         name, goal, mstl = REFERENCE[key][:3]

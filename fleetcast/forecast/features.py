@@ -373,7 +373,8 @@ def guard_spikes(values: np.ndarray, week: int, limit: float = SPIKE_LIMIT) -> n
     for _ in range(SPIKE_PASSES):  # each pass reads the means of the values the last one capped
         with np.errstate(invalid="ignore", divide="ignore"):
             cap = limit * _trailing_sums(_prefix(np.where(have, np.abs(out), 0.0)), week) / count
-        capped = np.clip(values, -(cap := np.where(known & (cap > 0), cap, np.inf)), cap)
+        cap = np.where(known & (cap > 0), cap, np.inf)
+        capped = np.clip(values, -cap, cap)
         if np.array_equal(capped, out, equal_nan=True):
             break
         out = capped

@@ -8,7 +8,8 @@ Parsing is vectorised: the fast path takes the fields of all lines of a chunk at
 (``_clf.c``) where the extension is built, otherwise with one Polars regular expression
 (:mod:`clf_layout`); both apply the same rules. Lines the fast path does not accept go through a
 slower line-by-line parser that either accepts them (odd but real requests: escaped or unescaped
-quotes in the request) or rejects them with a reason. Every line of a chunk ends up in exactly one of the two outputs.
+quotes in the request) or rejects them with a reason. Every line of a chunk ends up in exactly one
+of the two outputs.
 """
 
 from __future__ import annotations
