@@ -81,3 +81,21 @@ def test_gate_falls_back_only_when_a_baseline_is_significantly_better():
     assert baseline_is_better(clearly_worse - baseline)
     # And a model that is better on average is never replaced
     assert not baseline_is_better(0.9 * baseline - baseline)
+
+
+def test_gate_counts_overlapping_windows_as_correlated_evidence():
+    # Given 48-step windows a day apart, so that each day's error shock lands in two neighbouring
+    # windows, and a model exactly as good as the baseline
+    rng = np.random.default_rng(0)
+    trials = 400
+    hits = np.zeros(2)
+    for _ in range(trials):
+        shocks = rng.normal(0.0, 1.0, 41)
+        diff = (shocks[:-1] + shocks[1:]) / 2
+        hits += [baseline_is_better(diff), baseline_is_better(diff, overlap=2)]
+    # Then taking the windows as independent falls back to the baseline about twice as often as
+    # the test's 10 % level (87 of 400); counting the overlap stays near it (54)
+    assert hits[0] > 1.5 * hits[1] and hits[1] / trials < 0.15
+    # And a model that is worse in every window is still replaced when windows overlap
+    assert baseline_is_better(np.abs(rng.normal(1.0, 0.2, 40)), overlap=2)
+    assert baseline_is_better(np.abs(rng.normal(1.0, 0.2, 40)), overlap=9)
