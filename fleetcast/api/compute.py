@@ -36,7 +36,7 @@ from fleetcast.errors import FleetcastError
 #: 25 or 300 (the default) trees (bench/api_latency.py measures the request time). 63 histogram
 #: bins instead of 255 save a little time and gave the same backtest RMSE on NAB 5f5533.
 API_MODEL = {"num_threads": 1, "n_estimators": 18, "learning_rate": 0.24, "num_leaves": 15,
-             "max_rows": 15_000, "horizons_per_target": 3, "max_bin": 63}
+             "max_rows": 15_000, "horizons_per_target": 3, "max_bin": 63, "ensemble_rows": 0}
 MAX_GRID_CELLS = 4 * limits.MAX_HISTORY_POINTS
 DEFAULT_SERIES = "series"
 _POLICY_FIELD = re.compile(r"field '([a-z_0-9]+)'")

@@ -74,6 +74,7 @@ def model_card(version: str, panel: Panel, config: ModelConfig, layout: Layout, 
         "features": layout.names(),
         "params": {**config.as_dict(), **{k: v for k, v in config.lgb_params().items() if k != "verbose"}},
         "training_rows": model.n_rows,
+        "boosters": len(model.boosters),  # each learnt its own sample of training_rows, averaged
         "training_ends_steps_before_last": int(np.median(panel.last - model.ref)) if model.ref.size else 0,
         "series_with_trend": int(np.count_nonzero(model.slopes)),
         "blend": {"model_weight": model.weight,

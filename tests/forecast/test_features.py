@@ -95,7 +95,7 @@ def test_training_rows_never_reach_past_the_cutoff_and_targets_follow_origins():
     panel = Panel(["a", "b", "c"], START, FREQ, values, np.zeros(3, int), np.full(3, values.shape[1] - 1))
     model = GlobalModel(ModelConfig(), Layout.for_freq(FREQ), horizon=48)
     cutoff = np.array([600, 650, 700])
-    rows, t, o = model._training_rows(values, panel.first, cutoff)
+    rows, t, o = model._training_rows(values, panel.first, cutoff, seed=0)
     # Then every target is observed, within the cutoff, and after its origin by 1..48 steps
     assert np.all(t <= cutoff[rows]) and np.all(~np.isnan(values[rows, t]))
     assert np.all((t - o >= 1) & (t - o <= 48))
