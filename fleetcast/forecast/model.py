@@ -39,13 +39,14 @@ class ModelConfig:
     badly (5-10x measured) on shared or oversubscribed cores; 0 means LightGBM's default (all cores).
     ``blend``: ``off`` (trees alone), ``backtest`` (trees weighted by backtest accuracy, at least one
     half) or ``equal``, see :mod:`fleetcast.forecast.decompose`. Off by default: on NASA the blend
-    changes RMSE by -2 % to +0.4 % but its intervals cover less (80 %: 77.3 % instead of 78.7 %; hourly
-    72.5 % instead of 77.9 %), and the scaling policies plan on those intervals. ``refit_final``: ``auto`` reuses
-    the last backtest model when its training sample was already capped at ``max_rows`` (big
-    fleets), ``always`` refits on all the data. ``ensemble_rows``: a training sample smaller than
-    this is drawn and learnt again with other seeds, up to ``MAX_MEMBERS`` boosters in all, and their
-    forecasts averaged: on a few thousand rows the trees move with the seed alone (NASA hourly, 48 h
-    ahead: RMSE 524-576 over five seeds); 0 trains one booster.
+    changed RMSE by -2 % to +0.4 % (engine v2) but its intervals covered less (80 %: 77.3 % instead
+    of 78.7 %; hourly 72.5 % instead of 77.9 %), and the scaling policies plan on those intervals.
+    ``refit_final``: ``auto`` reuses the last backtest model when its training sample was already
+    capped at ``max_rows`` (big fleets), ``always`` refits on all the data. ``ensemble_rows``: a
+    training sample smaller than this is drawn and learnt again with other seeds, up to
+    ``MAX_MEMBERS`` boosters in all, and their forecasts averaged: on a few thousand rows the trees
+    move with the seed alone (NASA hourly, 48 h ahead: RMSE 526-576 over five seeds, 537-544 averaged);
+    0 trains one booster.
 
     Examples
     --------
