@@ -123,6 +123,7 @@ class GlobalModel:
         values = self._detrended(panel.guarded, cutoff)
         hist = History(values, self.layout, panel.start, panel.freq)
         self.boosters = [self._fit_member(hist, panel.first, cutoff, self.config.seed)]
+        # Small samples vary with the seed: more boosters on other samples, averaged (n_rows: per booster)
         members = min(MAX_MEMBERS, max(1, self.config.ensemble_rows // max(self.n_rows, 1)))
         self.boosters += [self._fit_member(hist, panel.first, cutoff, self.config.seed + k) for k in range(1, members)]
         return self
