@@ -80,6 +80,8 @@ def baseline_is_better(diff: np.ndarray, alpha: float = ALPHA, overlap: int = 1)
     n = d.size
     if n == 0 or d.mean() <= 0:
         return False
+    if n < 2:
+        return True
     k = max(1, int(overlap))
     correction = (n + 1 - 2 * k + k * (k - 1) / n) / n
     centred = d - d.mean()
@@ -87,7 +89,7 @@ def baseline_is_better(diff: np.ndarray, alpha: float = ALPHA, overlap: int = 1)
     variance = gamma[0] + 2 * gamma[1:].sum()
     if variance <= 0:  # rare with few windows: Bartlett weights keep the estimate positive
         variance = gamma[0] + 2 * (gamma[1:] * (1 - np.arange(1, gamma.size) / k)).sum()
-    if n < 2 or correction <= 0 or variance <= 0:
+    if correction <= 0 or variance <= 0:  # under two windows' worth of evidence, or no spread at all
         return True
     stat = d.mean() / math.sqrt(variance / n) * math.sqrt(correction)
     return bool(stat > _t_critical(n - 1, alpha))

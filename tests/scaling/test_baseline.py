@@ -31,12 +31,9 @@ def test_gaps_are_skipped_not_read_as_zero():
     np.testing.assert_allclose(out["yhat"].to_numpy(), 50.0)
 
 
-def test_intervals_are_calibrated_on_real_nasa_load(nasa_dir):
+def test_intervals_are_calibrated_on_real_nasa_load(nasa_requests):
     # Given NASA 5-minute requests, forecast every 2 hours for the next hour, Aug 23-31
-    raw = pl.read_csv(nasa_dir / "nasa_ksc_requests_5min.csv")
-    load = LoadSeries.from_frame(raw.select(
-        ts=pl.col("timestamp").str.slice(0, 19).str.to_datetime(),
-        value=pl.when(pl.col("logged_seconds") >= 240).then(pl.col("requests"))))
+    load = LoadSeries.from_frame(nasa_requests("5min"))
     start = load.index_of(datetime(1995, 8, 23))
     hits80 = hits95 = total = 0
     errors = []

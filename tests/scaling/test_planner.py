@@ -85,12 +85,9 @@ def test_forecasts_only_see_data_before_refresh_minus_delay():
     assert [np.datetime64(t, "us") for t in spy.seen_until] == expected
 
 
-def test_a_decision_is_the_same_whether_or_not_later_data_exists(nasa_dir):
+def test_a_decision_is_the_same_whether_or_not_later_data_exists(nasa_requests):
     # Given the real NASA series, replayed from Aug 23 with the baseline forecaster
-    raw = pl.read_csv(nasa_dir / "nasa_ksc_requests_5min.csv")
-    frame = raw.select(ts=pl.col("timestamp").str.slice(0, 19).str.to_datetime(),
-                       value=pl.when(pl.col("logged_seconds") >= 240).then(pl.col("requests")))
-    full = LoadSeries.from_frame(frame)
+    full = LoadSeries.from_frame(nasa_requests("5min"))
     start, cut = full.index_of(datetime(1995, 8, 23)), full.index_of(datetime(1995, 8, 25, 13, 7))
     truncated = LoadSeries(full.start, full.freq, full.values[:cut])
     altered = LoadSeries(full.start, full.freq, np.r_[full.values[:cut], full.values[cut:] * 5])

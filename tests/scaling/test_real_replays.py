@@ -11,11 +11,8 @@ from fleetcast.scaling import LoadSeries, default_capacity, simulate
 
 
 @pytest.fixture(scope="module")
-def nasa_sim(nasa_dir):
-    raw = pl.read_csv(nasa_dir / "nasa_ksc_requests_5min.csv")
-    load = LoadSeries.from_frame(raw.select(
-        ts=pl.col("timestamp").str.slice(0, 19).str.to_datetime(),
-        value=pl.when(pl.col("logged_seconds") >= 240).then(pl.col("requests"))))
+def nasa_sim(nasa_requests):
+    load = LoadSeries.from_frame(nasa_requests("5min"))
     return simulate(load, start=datetime(1995, 8, 23), capacity_per_server=50.0)
 
 
