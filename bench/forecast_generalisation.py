@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from fleetcast.forecast import InsufficientHistory, ModelConfig, fit_forecast
-from fleetcast.forecast.baselines import BASELINES
+from fleetcast.forecast import ForecastResult, InsufficientHistory, ModelConfig, fit_forecast
+from fleetcast.forecast.baselines import BASELINES, baseline_forecasts
+from fleetcast.forecast.panel import to_panel
 from fleetcast.forecast.synthetic import generate_fleet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,16 +68,11 @@ def nab(config: ModelConfig) -> pl.DataFrame:
             origin = last - timedelta(days=day)
             history = data.filter(pl.col("ts") <= origin)
             try:
-                res = fit_forecast(history, 288, "5min", config=config, snap=True)
+                fc, res = _forecast_beside_baselines(history, 288, "5min", config)
             except InsufficientHistory:
                 continue
-            model_only = fit_forecast(history, 288, "5min", config=config, gate=False, snap=True) if (
-                res.forecasts["model"][0] != "lgbm") else res
-            fc = res.forecasts.with_columns(model_yhat=model_only.forecasts["yhat"])
             scores = {r["model"]: r for r in res.backtest.iter_rows(named=True)}
-            base = _baseline_forecasts(history)
-            fc = fc.join(data.rename({"value": "actual"}), on="ts", how="left").with_columns(
-                **{b: pl.Series(base[b]) for b in BASELINES})
+            fc = fc.join(data.rename({"value": "actual"}), on="ts", how="left")
             frames.append(fc.with_columns(mase_scale=pl.lit(scores["lgbm"]["mae"] / scores["lgbm"]["mase"])))
         if not frames:
             print(f"{path.stem}: too short for a day-ahead backtest of three days, skipped")
@@ -87,13 +83,16 @@ def nab(config: ModelConfig) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def _baseline_forecasts(history: pl.DataFrame, freq: str = "5min", horizon: int = 288) -> dict[str, np.ndarray]:
-    from fleetcast.forecast.baselines import baseline_forecasts
-    from fleetcast.forecast.panel import to_panel
-
+def _forecast_beside_baselines(history: pl.DataFrame, horizon: int, freq: str, config: ModelConfig
+                               ) -> tuple[pl.DataFrame, ForecastResult]:
+    """The published forecast with the model alone's (``model_yhat``) and each baseline's beside it."""
+    res = fit_forecast(history, horizon, freq, config=config, snap=True)
+    model_only = fit_forecast(history, horizon, freq, config=config, gate=False, snap=True) if (
+        res.forecasts["model"][0] != "lgbm") else res
     panel = to_panel(history, freq, snap=True)
-    forecasts = baseline_forecasts(panel.values, panel.freq, np.array([0]), panel.last, horizon)
-    return {k: v[0] for k, v in forecasts.items()}
+    base = baseline_forecasts(panel.values, panel.freq, np.array([0]), panel.last, horizon)
+    return res.forecasts.with_columns(model_yhat=model_only.forecasts["yhat"],
+                                      **{b: pl.Series(base[b][0]) for b in BASELINES}), res
 
 
 def public_series() -> dict[str, pl.DataFrame]:
@@ -135,12 +134,7 @@ def public(config: ModelConfig) -> pl.DataFrame:
         frames = []
         for origin in origins:
             history = data.filter((pl.col("ts") < origin) & (pl.col("ts") >= origin - window if window else True))
-            res = fit_forecast(history, horizon, freq, config=config, snap=True)
-            model_only = fit_forecast(history, horizon, freq, config=config, gate=False, snap=True) if (
-                res.forecasts["model"][0] != "lgbm") else res
-            base = _baseline_forecasts(history, freq, horizon)
-            frames.append(res.forecasts.with_columns(model_yhat=model_only.forecasts["yhat"], **{
-                b: pl.Series(base[b]) for b in BASELINES}))
+            frames.append(_forecast_beside_baselines(history, horizon, freq, config)[0])
         fc = pl.concat(frames).join(data.rename({"value": "actual"}), on="ts", how="left").filter(
             pl.col("actual").is_not_null())
         for label, part in ([("48 h", fc)] if hourly else [("30 d", fc.filter(pl.col("step") <= 30)), ("90 d", fc)]):
