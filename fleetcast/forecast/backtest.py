@@ -35,6 +35,7 @@ MAX_FOLDS = 10
 MAX_CELLS = 250_000
 MAX_REFITS = 4
 REFIT_SHARE = 0.15
+SPAN_HORIZONS = 5
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,41 @@ def default_spec(panel: Panel, horizon: int, layout: Layout, windows: int | None
     >>> default_spec(p, 288, Layout.for_freq(f))
     BacktestSpec(horizon=288, windows=20, step=288)
     """
-    step = step or max(1, min(horizon, layout.day))
+    wanted = max(2, math.ceil(max(TARGET_RESIDUALS / horizon, TARGET_SERIES_WINDOWS) / panel.n_series))
+    step = step or default_step(horizon, layout, windows or wanted)
     if windows is None:
         span = int(np.median(panel.last - panel.first + 1))
         room = max(0, (2 * span // 3 - horizon) // step + 1)
-        wanted = math.ceil(max(TARGET_RESIDUALS / horizon, TARGET_SERIES_WINDOWS) / panel.n_series)
-        windows = int(np.clip(min(max(wanted, 2), room), 1, MAX_WINDOWS))
+        windows = int(np.clip(min(wanted, room), 1, MAX_WINDOWS))
     return BacktestSpec(horizon, max(1, windows), step)
+
+
+def default_step(horizon: int, layout: Layout, windows: int) -> int:
+    """Origins a day apart (``horizon`` apart if shorter). Beyond a week ahead, in whole days, far
+    enough apart that the ``windows`` span ``SPAN_HORIZONS`` horizons, but at most a horizon apart.
+
+    Windows a day apart overlap almost wholly when the horizon is weeks long and they are few: all
+    their residuals then come from the same few months, and the intervals miss the errors of other
+    seasons. On 9 real daily series 90 days ahead (34 windows), the 80 % intervals covered 41 % of
+    days 31-90 with origins a day apart and 76 % with origins 11 days apart
+    (``bench/forecast_generalisation.py --only daily [--step 1]``). 30 days ahead, 100 windows a day
+    apart already span four months; four days apart covered about the same (85 % and 87 %) in twice
+    the time, so the rule leaves them a day apart.
+
+    Examples
+    --------
+    >>> from fleetcast.forecast.frequency import Frequency
+    >>> [default_step(h, Layout.for_freq(Frequency.parse(f)), w) for h, f, w in
+    ...  ((12, "5min", 250), (288, "5min", 20), (2016, "5min", 20), (48, "1h", 63), (720, "1h", 20),
+    ...   (720, "1h", 2), (30, "1d", 100), (90, "1d", 34))]
+    [12, 288, 288, 24, 144, 720, 1, 11]
+    """
+    if horizon <= layout.day:
+        return max(1, horizon)
+    if horizon <= layout.week:
+        return layout.day
+    spread = (SPAN_HORIZONS - 1) * horizon / max(1, windows - 1)
+    return layout.day * int(np.clip(round(spread / layout.day), 1, horizon // layout.day))
 
 
 @dataclass

@@ -121,7 +121,9 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     config
         Model settings (strategy, trend handling, LightGBM parameters, threads).
     windows, step
-        Backtest layout (default: about 3,000 residuals, origins a day or ``horizon`` apart).
+        Backtest layout (default: about 3,000 residuals; origins a day apart, ``horizon`` apart if
+        shorter, spread over five horizons beyond a week: see
+        :func:`fleetcast.forecast.backtest.default_step`).
     gate
         Publish the best baseline for series where it is significantly better than the model on the
         backtest (see :mod:`fleetcast.forecast.gate`).

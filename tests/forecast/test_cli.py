@@ -46,7 +46,7 @@ def test_forecast_writes_the_contracted_csv_in_the_inputs_time_format(tmp_path, 
         _, _, yhat, lo80, hi80, lo95, hi95 = line.split(",")
         assert float(lo95) <= float(lo80) <= float(yhat) <= float(hi80) <= float(hi95)
     assert "wrote 24 rows" in capsys.readouterr().out
-    assert '"model_version": "lgbm-direct-v3:' in (tmp_path / "card.json").read_text()
+    assert '"model_version": "lgbm-direct-v4:' in (tmp_path / "card.json").read_text()
 
 
 def test_forecast_keeps_series_ids_and_space_separated_naive_times(tmp_path):

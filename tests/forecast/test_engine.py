@@ -119,6 +119,30 @@ def test_linear_growth_is_extrapolated(small_config):
     assert np.mean((truth >= lo) & (truth <= hi)) > 0.6
 
 
+def test_long_horizon_intervals_are_calibrated_on_more_than_one_season(small_config):
+    # Given single daily series whose level wanders for weeks at a time (AR(1) with a 33-day memory,
+    # about 16 % spread) around a weekly cycle, with 810 days of history each
+    days, coverage = 900, []
+    for seed in range(6):
+        rng = np.random.default_rng(seed)
+        wander = np.zeros(days)
+        for t in range(1, days):
+            wander[t] = 0.97 * wander[t - 1] + rng.normal(0, 0.04)
+        weekly = np.where(np.arange(days) % 7 >= 5, 0.7, 1.0)
+        value = 100 * np.exp(wander) * weekly * (1 + rng.normal(0, 0.03, days))
+        data = pl.DataFrame({"ts": [datetime(2022, 1, 1) + timedelta(days=d) for d in range(days)], "value": value})
+        # When the next 90 days are forecast with the default backtest
+        result = fit_forecast(data.head(days - 90), 90, "1d", config=small_config, gate=False)
+        got = result.forecasts.join(data.tail(90), on="ts")
+        coverage.append(((got["value"] >= got["lo80"]) & (got["value"] <= got["hi80"])).mean())
+        # Then its windows reach back over a year, not the last four months
+        spec = result.model_card["backtest"]
+        assert spec["horizon"] + (spec["windows"] - 1) * spec["step"] > 365, spec
+    # And the 80 % intervals hold most of the wandering (origins a day apart, all calibrated on the
+    # same few months, covered 31 % on these series)
+    assert np.mean(coverage) >= 0.6, coverage
+
+
 def test_model_version_is_on_every_row_and_tracks_the_data(small_config):
     data = generate_fleet(2, 20, "1h", seed=1).select("series_id", "ts", "value")
     a = fit_forecast(data, 12, "1h", config=small_config)
