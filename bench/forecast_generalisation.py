@@ -16,11 +16,13 @@
   90 days ahead from up to 8 origins 35 days apart, trained on up to two years before each; scored over
   days 1-30 and 31-90. ``--step 1`` puts the backtest's origins a day apart (the default before
   engine v4) to compare interval coverage.
+- ``outlook``: the risk flags' capacity outlook (:mod:`fleetcast.risk.outlook`) on the same daily
+  series and origins, beside the same baselines (seconds).
 - Synthetic: 50 hourly series, 60 days, daily and weekly cycles, Gaussian noise of 10 % of the
   level (known), forecast 48 h; RMSE against the noise floor (the RMSE of the true signal) and
   interval coverage of the actual values.
 
-    .venv/bin/python bench/forecast_generalisation.py [--only nab|public|daily|synthetic] [--step N]
+    .venv/bin/python bench/forecast_generalisation.py [--only nab|public|daily|outlook|synthetic] [--step N]
         [--strategy direct|recursive] [--set key=value ...]
 """
 
@@ -42,6 +44,7 @@ from fleetcast.forecast import ForecastResult, InsufficientHistory, ModelConfig,
 from fleetcast.forecast.baselines import BASELINES, baseline_forecasts
 from fleetcast.forecast.panel import to_panel
 from fleetcast.forecast.synthetic import generate_fleet
+from fleetcast.risk.outlook import capacity_outlook
 
 ROOT = Path(__file__).resolve().parents[1]
 NAB = ROOT.parent / "shared" / "data" / "nab-aws-cloudwatch"
@@ -136,17 +139,46 @@ def public(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
 
 
 def daily(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
-    """Daily series 90 days ahead from up to 8 origins 35 days apart (each with 1.5 years of data before
-    it), trained on the two years before each origin."""
+    """Daily series 90 days ahead from each of :func:`_daily_origins`, trained on up to two years before it."""
     rows = []
     for name, data in daily_series().items():
-        first, last = data["ts"].min(), data["ts"].max()
-        origins = [last - timedelta(days=90 + 35 * k) for k in range(7, -1, -1)]
-        origins = [o for o in origins if o - first >= timedelta(days=365 + 180)]
-        fc = _forecasts(data, origins, timedelta(days=730), 90, "1d", config, step)
-        for label, part in (("1-30 d", fc.filter(pl.col("step") <= 30)), ("31-90 d", fc.filter(pl.col("step") > 30))):
-            rows.append(_scores(f"{name} {label}", part))
+        fc = _forecasts(data, _daily_origins(data), timedelta(days=730), 90, "1d", config, step)
+        rows += [_scores(f"{name} {label}", part) for label, part in _by_month(fc)]
     return pl.DataFrame(rows)
+
+
+def outlook(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
+    """The risk flags' capacity outlook (:mod:`fleetcast.risk.outlook`) on the daily series and origins of
+    :func:`daily`, beside the baselines (freeway occupancy in percent, as the outlook expects)."""
+    rows = []
+    for name, data in daily_series().items():
+        data = data.with_columns(pl.col("value") * 100) if name.startswith("freeway") else data
+        frames = []
+        for origin in _daily_origins(data):
+            history = data.filter(pl.col("ts").is_between(origin - timedelta(days=730), origin, closed="left"))
+            p95 = history.select(series_id=pl.lit(name), metric=pl.lit(""), day=pl.col("ts").dt.date(), p95="value")
+            ahead = capacity_outlook(p95, 90, ())
+            panel = to_panel(history, "1d")
+            base = baseline_forecasts(panel.values, panel.freq, np.array([0]), panel.last, 90)
+            start = history["ts"].max() + timedelta(days=1)
+            frames.append(pl.DataFrame({
+                "ts": pl.datetime_range(start, start + timedelta(days=89), "1d", eager=True), "step": np.arange(1, 91),
+                "model": "outlook", "yhat": ahead.yhat[0], **{b: v[0] for b, v in ahead.bands.items()},
+                **{b: base[b][0] for b in BASELINES}}))
+        fc = pl.concat(frames).join(data.rename({"value": "actual"}), on="ts").filter(pl.col("actual").is_not_null())
+        rows += [_scores(f"{name} {label}", part.with_columns(model_yhat="yhat")) for label, part in _by_month(fc)]
+    return pl.DataFrame(rows)
+
+
+def _daily_origins(data: pl.DataFrame) -> list[datetime]:
+    """Up to 8 origins 35 days apart, the last 90 days before the end, each with 1.5 years before it."""
+    first, last = data["ts"].min(), data["ts"].max()
+    origins = [last - timedelta(days=90 + 35 * k) for k in range(7, -1, -1)]
+    return [o for o in origins if o - first >= timedelta(days=365 + 180)]
+
+
+def _by_month(fc: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
+    return [("1-30 d", fc.filter(pl.col("step") <= 30)), ("31-90 d", fc.filter(pl.col("step") > 30))]
 
 
 def daily_series() -> dict[str, pl.DataFrame]:
@@ -211,13 +243,14 @@ def main() -> None:
     parser.add_argument("--strategy", default=ModelConfig.strategy, choices=["direct", "recursive"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--set", action="append", help="override a ModelConfig field, e.g. num_leaves=15")
-    parser.add_argument("--only", choices=["nab", "public", "daily", "synthetic"])
+    parser.add_argument("--only", choices=["nab", "public", "daily", "outlook", "synthetic"])
     parser.add_argument("--step", type=int, help="steps between backtest origins (default: the engine's)")
     args = parser.parse_args()
     config = config_from(args)
     pl.Config.set_tbl_rows(40).set_tbl_cols(12).set_tbl_width_chars(200).set_float_precision(3)
     for key, run, label in (("nab", nab, "NAB day-ahead"), ("public", public, "public hourly series"),
-                            ("daily", daily, "public daily series")):
+                            ("daily", daily, "public daily series"),
+                            ("outlook", outlook, "risk flags' capacity outlook on the daily series")):
         if args.only in (None, key):
             started = time.perf_counter()
             table = run(config, args.step)
@@ -227,7 +260,7 @@ def main() -> None:
                   f"on {int((table['published_vs_best'] < 1).sum())}/{table.height}; mean coverage 80% "
                   f"{table['coverage80'].mean():.3f}, 95% {table['coverage95'].mean():.3f} "
                   f"[{time.perf_counter() - started:.0f}s]", flush=True)
-            if key == "daily":
+            if key in ("daily", "outlook"):
                 days = table.group_by(pl.col("series").str.extract(r"(\S+ d)$").alias("days"), maintain_order=True)
                 for (part,), group in days:
                     print(f"  days {part}: mean coverage 80% {group['coverage80'].mean():.3f}, "
