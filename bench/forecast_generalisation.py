@@ -34,6 +34,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -96,10 +97,15 @@ def _forecast_beside_baselines(history: pl.DataFrame, horizon: int, freq: str, c
     res = fit_forecast(history, horizon, freq, config=config, step=step, snap=True)
     model_only = fit_forecast(history, horizon, freq, config=config, step=step, gate=False, snap=True) if (
         res.forecasts["model"][0] != "lgbm") else res
+    return res.forecasts.with_columns(model_yhat=model_only.forecasts["yhat"],
+                                      **_baselines(history, horizon, freq)), res
+
+
+def _baselines(history: pl.DataFrame, horizon: int, freq: str) -> dict[str, pl.Series]:
+    """Each seasonal baseline's forecast of ``horizon`` steps after the single series ``history``."""
     panel = to_panel(history, freq, snap=True)
     base = baseline_forecasts(panel.values, panel.freq, np.array([0]), panel.last, horizon)
-    return res.forecasts.with_columns(model_yhat=model_only.forecasts["yhat"],
-                                      **{b: pl.Series(base[b][0]) for b in BASELINES}), res
+    return {b: pl.Series(base[b][0]) for b in BASELINES}
 
 
 def public_series() -> dict[str, pl.DataFrame]:
@@ -133,7 +139,8 @@ def public(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
             continue
         end = datetime.combine(data["ts"].max().date(), datetime.min.time()) - timedelta(days=2)  # 48 h inside
         origins = [end - timedelta(days=13 * k) for k in range(27, -1, -1)]
-        fc = _forecasts(data, origins, timedelta(days=180), 48, "1h", config, step)
+        fc = _forecasts(data, origins, timedelta(days=180),
+                        lambda history: _forecast_beside_baselines(history, 48, "1h", config, step)[0])
         rows.append(_scores(f"{name} 48 h", fc))
     return pl.DataFrame(rows)
 
@@ -142,7 +149,8 @@ def daily(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
     """Daily series 90 days ahead from each of :func:`_daily_origins`, trained on up to two years before it."""
     rows = []
     for name, data in daily_series().items():
-        fc = _forecasts(data, _daily_origins(data), timedelta(days=730), 90, "1d", config, step)
+        fc = _forecasts(data, _daily_origins(data), timedelta(days=730),
+                        lambda history: _forecast_beside_baselines(history, 90, "1d", config, step)[0])
         rows += [_scores(f"{name} {label}", part) for label, part in _by_month(fc)]
     return pl.DataFrame(rows)
 
@@ -153,21 +161,20 @@ def outlook(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
     rows = []
     for name, data in daily_series().items():
         data = data.with_columns(pl.col("value") * 100) if name.startswith("freeway") else data
-        frames = []
-        for origin in _daily_origins(data):
-            history = data.filter(pl.col("ts").is_between(origin - timedelta(days=730), origin, closed="left"))
-            p95 = history.select(series_id=pl.lit(name), metric=pl.lit(""), day=pl.col("ts").dt.date(), p95="value")
-            ahead = capacity_outlook(p95, 90, ())
-            panel = to_panel(history, "1d")
-            base = baseline_forecasts(panel.values, panel.freq, np.array([0]), panel.last, 90)
-            start = history["ts"].max() + timedelta(days=1)
-            frames.append(pl.DataFrame({
-                "ts": pl.datetime_range(start, start + timedelta(days=89), "1d", eager=True), "step": np.arange(1, 91),
-                "model": "outlook", "yhat": ahead.yhat[0], **{b: v[0] for b, v in ahead.bands.items()},
-                **{b: base[b][0] for b in BASELINES}}))
-        fc = pl.concat(frames).join(data.rename({"value": "actual"}), on="ts").filter(pl.col("actual").is_not_null())
-        rows += [_scores(f"{name} {label}", part.with_columns(model_yhat="yhat")) for label, part in _by_month(fc)]
+        fc = _forecasts(data, _daily_origins(data), timedelta(days=730), _outlook_beside_baselines)
+        rows += [_scores(f"{name} {label}", part) for label, part in _by_month(fc)]
     return pl.DataFrame(rows)
+
+
+def _outlook_beside_baselines(history: pl.DataFrame) -> pl.DataFrame:
+    """The outlook's 90 days after ``history`` (as both ``yhat`` and ``model_yhat``) with its bands."""
+    p95 = history.select(series_id=pl.lit(""), metric=pl.lit(""), day=pl.col("ts").dt.date(), p95="value")
+    ahead = capacity_outlook(p95, 90, ())
+    start = history["ts"].max() + timedelta(days=1)
+    return pl.DataFrame({"ts": pl.datetime_range(start, start + timedelta(days=89), "1d", eager=True),
+                         "step": np.arange(1, 91), "model": "outlook", "yhat": ahead.yhat[0],
+                         "model_yhat": ahead.yhat[0], **{b: v[0] for b, v in ahead.bands.items()},
+                         **_baselines(history, 90, "1d")})
 
 
 def _daily_origins(data: pl.DataFrame) -> list[datetime]:
@@ -195,11 +202,11 @@ def daily_series() -> dict[str, pl.DataFrame]:
     return out
 
 
-def _forecasts(data: pl.DataFrame, origins: list[datetime], window: timedelta, horizon: int, freq: str,
-               config: ModelConfig, step: int | None) -> pl.DataFrame:
-    """Forecasts from each origin, trained on the ``window`` before it, joined to the actual values."""
-    frames = [_forecast_beside_baselines(data.filter(pl.col("ts").is_between(origin - window, origin, closed="left")),
-                                         horizon, freq, config, step)[0] for origin in origins]
+def _forecasts(data: pl.DataFrame, origins: list[datetime], window: timedelta,
+               forecast: Callable[[pl.DataFrame], pl.DataFrame]) -> pl.DataFrame:
+    """``forecast`` of the ``window`` before each origin, joined to the actual values."""
+    frames = [forecast(data.filter(pl.col("ts").is_between(origin - window, origin, closed="left")))
+              for origin in origins]
     return pl.concat(frames).join(data.rename({"value": "actual"}), on="ts", how="left").filter(
         pl.col("actual").is_not_null())
 

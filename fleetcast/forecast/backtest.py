@@ -112,7 +112,7 @@ def default_step(horizon: int, layout: Layout, windows: int) -> int:
     if horizon <= layout.week:
         return layout.day
     spread = (SPAN_HORIZONS - 1) * horizon / max(1, windows - 1)
-    return layout.day * int(np.clip(round(spread / layout.day), 1, horizon // layout.day))
+    return layout.day * min(max(1, round(spread / layout.day)), horizon // layout.day)
 
 
 @dataclass
