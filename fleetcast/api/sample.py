@@ -124,7 +124,7 @@ def _write_shard(lake, run_id: str, shard: int, members: np.ndarray, origin: dat
 
 
 def _version(run_id: str, key: str) -> str:
-    return "lgbm-direct-v1:" + hashlib.sha256(f"{run_id}/{key}".encode()).hexdigest()[:12]
+    return "sample-lgbm-direct:" + hashlib.sha256(f"{run_id}/{key}".encode()).hexdigest()[:12]
 
 
 def _gate(members: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, pl.DataFrame]:

@@ -41,7 +41,7 @@ def test_health_reports_the_latest_run_its_age_and_the_model_version(served_lake
     assert checks["latest_run"]["status"] == "succeeded"
     assert checks["latest_run"]["age_seconds"] > 0
     assert checks["results"] == {"latest_run_with_forecasts": "20261122T140000Z-u1", "runs_with_forecasts": 3}
-    assert checks["model"]["model_version"].startswith("lgbm-direct-v1:")
+    assert checks["model"]["model_version"].startswith("sample-lgbm-direct:")
 
 
 def test_health_of_an_empty_lake_is_degraded_not_an_error(tmp_path):
