@@ -15,7 +15,8 @@
 - ``daily`` (capacity planning): the page views and each hourly series' daily mean and daily P95,
   90 days ahead from up to 8 origins 35 days apart, trained on up to two years before each; scored over
   days 1-30 and 31-90. ``--step 1`` puts the backtest's origins a day apart (the default before
-  engine v4) to compare interval coverage.
+  engine v4) to compare interval coverage; ``--history 240`` trains on the 240 days before each
+  origin instead (a service under a year old: the forecasts carry a caveat).
 - ``outlook``: the risk flags' capacity outlook (:mod:`fleetcast.risk.outlook`) on the same daily
   series and origins, beside the same baselines (seconds).
 - Synthetic: 50 hourly series, 60 days, daily and weekly cycles, Gaussian noise of 10 % of the
@@ -23,7 +24,7 @@
   interval coverage of the actual values.
 
     .venv/bin/python bench/forecast_generalisation.py [--only nab|public|daily|outlook|synthetic] [--step N]
-        [--strategy direct|recursive] [--set key=value ...]
+        [--history DAYS] [--strategy direct|recursive] [--set key=value ...]
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -145,23 +147,24 @@ def public(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def daily(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
-    """Daily series 90 days ahead from each of :func:`_daily_origins`, trained on up to two years before it."""
+def daily(config: ModelConfig, step: int | None = None, history: int | None = None) -> pl.DataFrame:
+    """Daily series 90 days ahead from each of :func:`_daily_origins`, trained on the ``history`` days
+    (default two years) before it."""
     rows = []
     for name, data in daily_series().items():
-        fc = _forecasts(data, _daily_origins(data), timedelta(days=730),
+        fc = _forecasts(data, _daily_origins(data), timedelta(days=history or 730),
                         lambda history: _forecast_beside_baselines(history, 90, "1d", config, step)[0])
         rows += [_scores(f"{name} {label}", part) for label, part in _by_month(fc)]
     return pl.DataFrame(rows)
 
 
-def outlook(config: ModelConfig, step: int | None = None) -> pl.DataFrame:
+def outlook(config: ModelConfig, step: int | None = None, history: int | None = None) -> pl.DataFrame:
     """The risk flags' capacity outlook (:mod:`fleetcast.risk.outlook`) on the daily series and origins of
     :func:`daily`, beside the baselines (freeway occupancy in percent, as the outlook expects)."""
     rows = []
     for name, data in daily_series().items():
         data = data.with_columns(pl.col("value") * 100) if name.startswith("freeway") else data
-        fc = _forecasts(data, _daily_origins(data), timedelta(days=730), _outlook_beside_baselines)
+        fc = _forecasts(data, _daily_origins(data), timedelta(days=history or 730), _outlook_beside_baselines)
         rows += [_scores(f"{name} {label}", part) for label, part in _by_month(fc)]
     return pl.DataFrame(rows)
 
@@ -252,12 +255,14 @@ def main() -> None:
     parser.add_argument("--set", action="append", help="override a ModelConfig field, e.g. num_leaves=15")
     parser.add_argument("--only", choices=["nab", "public", "daily", "outlook", "synthetic"])
     parser.add_argument("--step", type=int, help="steps between backtest origins (default: the engine's)")
+    parser.add_argument("--history", type=int, help="days of history before each daily origin (default 730)")
     args = parser.parse_args()
     config = config_from(args)
     pl.Config.set_tbl_rows(40).set_tbl_cols(12).set_tbl_width_chars(200).set_float_precision(3)
     for key, run, label in (("nab", nab, "NAB day-ahead"), ("public", public, "public hourly series"),
-                            ("daily", daily, "public daily series"),
-                            ("outlook", outlook, "risk flags' capacity outlook on the daily series")):
+                            ("daily", partial(daily, history=args.history), "public daily series"),
+                            ("outlook", partial(outlook, history=args.history),
+                             "risk flags' capacity outlook on the daily series")):
         if args.only in (None, key):
             started = time.perf_counter()
             table = run(config, args.step)

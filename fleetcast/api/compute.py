@@ -117,7 +117,7 @@ def forecast(req: ForecastRequest) -> dict[str, Any]:
     card = result.model_card
     return {"model_version": result.model_version, "engine": card["engine"], "freq": card["data"]["freq"],
             "horizon": req.horizon, "forecast": _iso(rows), "quality_gate": gate.to_dicts(),
-            "backtest": card["backtest"]["scores"], "skipped": result.skipped}
+            "backtest": card["backtest"]["scores"], "skipped": result.skipped, "caveats": card["caveats"]}
 
 
 def backtest(req: BacktestRequest) -> dict[str, Any]:

@@ -207,6 +207,8 @@ class ForecastResponse(BaseModel):
     quality_gate: list[GateDecision]
     backtest: dict[str, dict[str, Number]] = Field(description="pooled backtest scores per method")
     skipped: dict[str, str] = Field(description="series left out, with the reason")
+    caveats: list[str] = Field(description="what the backtest cannot vouch for (e.g. seasons the history "
+                                           "does not cover), in words")
 
 
 class BacktestScore(BaseModel):

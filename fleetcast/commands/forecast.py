@@ -67,4 +67,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {result.forecasts.height} rows ({panel.n_series} series x {args.horizon} steps at "
           f"{panel.freq.name}) to {args.out}; model {result.model_version}; published {published}",
           file=sys.stdout)
+    for caveat in result.model_card["caveats"]:
+        print(f"note: {caveat}", file=sys.stderr)
     return 0

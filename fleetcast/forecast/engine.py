@@ -168,6 +168,7 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     version = model_version(panel, config, layout, horizon)
     card = model_card(version, panel, config, layout, spec, final, pooled_scores(run, panel, power),
                       methods, calibrations[MODEL], skipped, run.refits)
+    card["caveats"] = caveats(panel, horizon, layout)
     scores = scores.with_columns(
         chosen=pl.struct("series_id", "model").map_elements(
             lambda r: methods[panel.ids.index(r["series_id"])] == r["model"], return_dtype=pl.Boolean),
@@ -202,6 +203,38 @@ def _final_model(run: BacktestRun, panel: Panel, config: ModelConfig, layout: La
         final = GlobalModel(config, layout, horizon).fit(panel)
     final.weight = run.blend
     return final
+
+
+def caveats(panel: Panel, horizon: int, layout: Layout) -> list[str]:
+    """What the backtest cannot vouch for, in words for the user (empty when nothing).
+
+    Forecasts beyond a week from less than a year plus the horizon of history: every backtest window
+    lies in the same part of the year, so the intervals have not seen how the level moves with the
+    seasons and can be far too narrow late in the horizon (measured in the README's forecast table).
+
+    Examples
+    --------
+    >>> f = Frequency.parse("1d")
+    >>> p = Panel(["a", "b"], np.datetime64("2024-01-01"), f, np.ones((2, 600)), np.array([0, 360]),
+    ...           np.array([599, 599]))
+    >>> print(*caveats(p, 90, Layout.for_freq(f)))  # doctest: +NORMALIZE_WHITESPACE
+    1 of 2 series has less than a year plus the horizon of history (240 days, needs 455): the seasons
+    after it are unseen, so its intervals beyond the first weeks may be too narrow
+    >>> caveats(p, 7, Layout.for_freq(f))
+    []
+    """
+    if horizon <= layout.week:
+        return []
+    need = 365 * layout.day + horizon
+    span = panel.last - panel.first + 1
+    short = span < need
+    if not short.any():
+        return []
+    n, days = int(short.sum()), int(np.median(span[short]) // layout.day)
+    which = "series has" if n == 1 else "series have"
+    return [f"{n} of {panel.n_series} {which} less than a year plus the horizon of history ({days} days, needs "
+            f"{-(-need // layout.day)}): the seasons after it are unseen, so {'its' if n == 1 else 'their'} "
+            f"intervals beyond the first weeks may be too narrow"]
 
 
 def _usable(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, dict[str, str]]:

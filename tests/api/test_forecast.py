@@ -41,7 +41,7 @@ def test_forecast_of_real_cpu_has_ordered_intervals_right_after_the_history(cpu)
         assert cpu["value"].min() - 10 < r["yhat"] < cpu["value"].max() + 10
     assert body["quality_gate"][0]["published"] == rows[0]["model"]
     assert {"lgbm", "naive_daily"} <= set(body["backtest"])
-    assert body["model_version"].startswith("lgbm-")
+    assert body["model_version"].startswith("lgbm-") and body["caveats"] == []
 
 
 def test_a_csv_body_with_gaps_gives_the_same_forecast_as_json(cpu):

@@ -45,8 +45,23 @@ def test_forecast_writes_the_contracted_csv_in_the_inputs_time_format(tmp_path, 
     for line in lines[1:]:
         _, _, yhat, lo80, hi80, lo95, hi95 = line.split(",")
         assert float(lo95) <= float(lo80) <= float(yhat) <= float(hi80) <= float(hi95)
-    assert "wrote 24 rows" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "wrote 24 rows" in printed.out and "note:" not in printed.err
     assert '"model_version": "lgbm-direct-v4:' in (tmp_path / "card.json").read_text()
+
+
+def test_a_forecast_into_seasons_the_history_does_not_cover_says_so(tmp_path, capsys):
+    # Given four months of a daily series
+    rng = np.random.default_rng(1)
+    rows = [f"{datetime(2024, 1, 1) + timedelta(days=d):%Y-%m-%d},{100 + 20 * (d % 7 < 5) + rng.normal(0, 3):.1f}"
+            for d in range(120)]
+    src = _write(tmp_path / "daily.csv", rows)
+    # When the next four weeks are forecast
+    code = main(["forecast", "--input", src, "--horizon", "28", "--out", str(tmp_path / "fc.csv"), *FAST])
+    # Then the forecast is written, with a note that its intervals have not seen the seasons ahead
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "note: 1 of 1 series has less than a year plus the horizon of history (120 days, needs 393)" in err
 
 
 def test_forecast_keeps_series_ids_and_space_separated_naive_times(tmp_path):

@@ -110,6 +110,7 @@ def test_linear_growth_is_extrapolated(small_config):
     yhat = with_trend.forecasts["yhat"].to_numpy()
     # Then the forecast keeps growing past anything seen, and tracks the true signal
     assert with_trend.model_card["series_with_trend"] == 1
+    assert with_trend.model_card["caveats"][0].startswith("1 of 1 series has less than a year plus the horizon")
     assert yhat[-14:].mean() > history["value"].max() * 0.98
     ape = np.abs(yhat - truth) / truth
     flat_ape = np.abs(flat.forecasts["yhat"].to_numpy() - truth) / truth
@@ -138,6 +139,7 @@ def test_long_horizon_intervals_are_calibrated_on_more_than_one_season(small_con
         # Then its windows reach back over a year, not the last four months
         spec = result.model_card["backtest"]
         assert spec["horizon"] + (spec["windows"] - 1) * spec["step"] > 365, spec
+        assert result.model_card["caveats"] == []
     # And the 80 % intervals hold most of the wandering (origins a day apart, all calibrated on the
     # same few months, covered 31 % on these series)
     assert np.mean(coverage) >= 0.6, coverage
