@@ -167,8 +167,7 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
 
     version = model_version(panel, config, layout, horizon)
     card = model_card(version, panel, config, layout, spec, final, pooled_scores(run, panel, power),
-                      methods, calibrations[MODEL], skipped, run.refits)
-    card["caveats"] = caveats(panel, horizon, layout)
+                      methods, calibrations[MODEL], skipped, run.refits, caveats(panel, horizon, layout))
     scores = scores.with_columns(
         chosen=pl.struct("series_id", "model").map_elements(
             lambda r: methods[panel.ids.index(r["series_id"])] == r["model"], return_dtype=pl.Boolean),
@@ -232,7 +231,8 @@ def caveats(panel: Panel, horizon: int, layout: Layout) -> list[str]:
         return []
     n, days = int(short.sum()), int(np.median(span[short]) // layout.day)
     which = "series has" if n == 1 else "series have"
-    return [f"{n} of {panel.n_series} {which} less than a year plus the horizon of history ({days} days, needs "
+    median = "" if n == 1 else " at the median"
+    return [f"{n} of {panel.n_series} {which} less than a year plus the horizon of history ({days} days{median}, needs "
             f"{-(-need // layout.day)}): the seasons after it are unseen, so {'its' if n == 1 else 'their'} "
             f"intervals beyond the first weeks may be too narrow"]
 

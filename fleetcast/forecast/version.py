@@ -52,8 +52,9 @@ def model_version(panel: Panel, config: ModelConfig, layout: Layout, horizon: in
 
 def model_card(version: str, panel: Panel, config: ModelConfig, layout: Layout, spec: BacktestSpec,
                model: GlobalModel, scores: dict, methods: list[str], calibration: Calibration,
-               skipped: dict[str, str], refits: int = 1) -> dict:
-    """A JSON-ready description of the model, its data and how it scored."""
+               skipped: dict[str, str], refits: int = 1, caveats: list[str] | None = None) -> dict:
+    """A JSON-ready description of the model, its data and how it scored, and what the backtest cannot
+    vouch for (``caveats``, in words)."""
     published = {m: methods.count(m) for m in sorted(set(methods))}
     return {
         "model_version": version,
@@ -85,6 +86,7 @@ def model_card(version: str, panel: Panel, config: ModelConfig, layout: Layout, 
         "intervals": {"method": "split conformal, rolling-origin residuals per horizon bucket, normalised "
                                 "by local level and predicted level, per-series error factor",
                       "residual_quantiles": calibration.quantile_table()},
+        "caveats": caveats or [],
     }
 
 
