@@ -20,7 +20,8 @@
 - ``outlook``: the risk flags' capacity outlook (:mod:`fleetcast.risk.outlook`) on the same daily
   series and origins, beside the same baselines (seconds).
 - The nab, public, daily and outlook tables also score the model averaged with the slot-mean baseline
-  (``averaged_vs_best``): a candidate for the quality gate, not what the engine publishes.
+  at every origin (``averaged_vs_best``); the quality gate publishes that average only where the
+  backtest shows it significantly better than the model.
 - Synthetic: 50 hourly series, 60 days, daily and weekly cycles, Gaussian noise of 10 % of the
   level (known), forecast 48 h; RMSE against the noise floor (the RMSE of the true signal) and
   interval coverage of the actual values.

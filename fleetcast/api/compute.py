@@ -29,6 +29,7 @@ from fleetcast.api.models import (
 )
 from fleetcast.api.results import json_rows
 from fleetcast.errors import FleetcastError
+from fleetcast.forecast.baselines import BASELINES
 
 #: The forecaster's settings for requests: about 12x less CPU than the pipeline's defaults, with the
 #: same backtest, calibration and quality gate. On 4 real 2-week NAB series (horizons 12 and 288) the
@@ -125,7 +126,7 @@ def backtest(req: BacktestRequest) -> dict[str, Any]:
     result = _fit(req, req.horizon, windows=req.windows, step=req.step)
     card = result.model_card
     pooled = card["backtest"]["scores"]
-    baselines = {m: s["rmse"] for m, s in pooled.items() if m != "lgbm" and s.get("rmse") is not None}
+    baselines = {m: s["rmse"] for m, s in pooled.items() if m in BASELINES and s.get("rmse") is not None}
     best = min(baselines, key=baselines.get) if baselines else "none"
     model_rmse = pooled.get("lgbm", {}).get("rmse")
     scores = result.backtest.select("series_id", "model", "n", "rmse", "mae", "smape", "mase", "coverage80",

@@ -189,7 +189,8 @@ class ForecastPoint(BaseModel):
     hi80: Number
     lo95: Number
     hi95: Number
-    model: str = Field(description="method published: lgbm, or the baseline the quality gate chose")
+    model: str = Field(description="method published: lgbm, lgbm_slot_mean (lgbm averaged with slot_mean), "
+                                   "or the baseline the quality gate chose")
 
 
 class GateDecision(BaseModel):

@@ -13,6 +13,7 @@ from fleetcast.forecast.backtest import (
     run_backtest,
     score_backtest,
 )
+from fleetcast.forecast.baselines import BASELINES
 from fleetcast.forecast.csvio import panel_from_csv
 from fleetcast.forecast.features import Layout
 
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"backtest: {panel.n_series} series at {panel.freq.name}, {spec.windows} windows x {spec.horizon} "
           f"steps, origins {spec.step} steps apart")
     print(f"{'model':14s}" + "".join(f"{c:>12s}" for c in COLUMNS))
-    best = min((m for m in pooled if m != "lgbm"), key=lambda m: pooled[m]["rmse"])
+    best = min(BASELINES, key=lambda m: pooled[m]["rmse"])
     for method, scores in pooled.items():
         print(f"{method:14s}" + "".join(f"{_fmt(scores[c]):>12s}" for c in COLUMNS))
     verdict = "beats" if pooled["lgbm"]["rmse"] < pooled[best]["rmse"] else "does NOT beat"

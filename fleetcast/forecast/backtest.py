@@ -28,6 +28,7 @@ from fleetcast.forecast.model import GlobalModel, ModelConfig
 from fleetcast.forecast.panel import Panel
 
 MODEL = "lgbm"
+AVERAGED = "lgbm_slot_mean"  # the model averaged with the slot-mean baseline (a rival in the quality gate)
 TARGET_RESIDUALS = 3000
 TARGET_SERIES_WINDOWS = 20
 MAX_WINDOWS = 5000
@@ -220,11 +221,17 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
     inside = t < panel.length
     actual = np.where(inside, panel.values[rows[:, None], np.minimum(t, panel.length - 1)], np.nan)
     weight, blended = _blend(actual, yhat, seasonal, scale, window, how)
-    forecasts = {MODEL: blended, **baseline_forecasts(panel.values, panel.freq, rows, origins, spec.horizon, steps)}
+    forecasts = with_averaged(
+        {MODEL: blended, **baseline_forecasts(panel.values, panel.freq, rows, origins, spec.horizon, steps)})
     period = layout.week if np.median(first_cutoff - panel.first) > 2 * layout.week else layout.day
     return BacktestRun(spec, rows, origins, window, steps, actual, scale, forecasts,
                        mase_scales(panel.values, first_cutoff, max(period, 1)), layout.day, groups, weight,
                        models[-1], final)
+
+
+def with_averaged(forecasts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``forecasts`` of the model and the baselines, with the model averaged with the slot mean."""
+    return {**forecasts, AVERAGED: (forecasts[MODEL] + forecasts["slot_mean"]) / 2}
 
 
 def fit_models(panel: Panel, cutoffs: list[np.ndarray | None], config: ModelConfig, layout: Layout,

@@ -4,9 +4,10 @@
 
 1. a rolling-origin backtest (model trained before the first origin; baselines beside it);
 2. conformal calibration of each method's intervals from the backtest residuals;
-3. the quality gate (:mod:`fleetcast.forecast.gate`): per series, the best baseline's forecast is
-   published instead of the model's when it is significantly better on the backtest windows
-   (``gate_metric``, RMSE by default); the decision and its reason are recorded;
+3. the quality gate (:mod:`fleetcast.forecast.gate`): per series, a baseline's forecast or the model
+   averaged with the slot-mean baseline is published instead of the model's when it is significantly
+   better on the backtest windows (``gate_metric``, RMSE by default); the decision and its reason are
+   recorded;
 4. the final model, trained on all the data beside the backtest's models (or the last backtest model
    when the training sample is capped anyway, see ``ModelConfig.refit_final``), forecasting
    ``horizon`` steps after each series' last row (blended with a seasonal decomposition when
@@ -30,6 +31,7 @@ from fleetcast.forecast.backtest import (
     pooled_scores,
     run_backtest,
     score_backtest,
+    with_averaged,
 )
 from fleetcast.forecast.baselines import baseline_forecasts
 from fleetcast.forecast.conformal import LEVELS, Calibration
@@ -125,8 +127,8 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
         shorter, spread over five horizons beyond a week: see
         :func:`fleetcast.forecast.backtest.default_step`).
     gate
-        Publish the best baseline for series where it is significantly better than the model on the
-        backtest (see :mod:`fleetcast.forecast.gate`).
+        Publish a baseline, or the model averaged with the slot mean, for series where it is
+        significantly better than the model on the backtest (see :mod:`fleetcast.forecast.gate`).
     gate_metric
         ``rmse`` or ``mae``.
     snap
@@ -161,7 +163,8 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     final = _final_model(run, panel, config, layout, horizon)
     rows, origins = np.arange(panel.n_series), panel.last
     yhat_model, _ = final.predict(panel, rows, origins, horizon)
-    candidates = {MODEL: yhat_model, **baseline_forecasts(panel.values, panel.freq, rows, origins, horizon)}
+    baselines = baseline_forecasts(panel.values, panel.freq, rows, origins, horizon)
+    candidates = with_averaged({MODEL: yhat_model, **baselines})
     yhat = np.vstack([candidates[m][i] for i, m in enumerate(methods)])
     scale = local_scale(panel.values, rows, origins, layout.week)
 

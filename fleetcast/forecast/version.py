@@ -20,7 +20,7 @@ from fleetcast.forecast.features import Layout
 from fleetcast.forecast.model import GlobalModel, ModelConfig
 from fleetcast.forecast.panel import Panel, as_datetime
 
-ENGINE_VERSION = 4  # 4: long horizons backtested over five horizons (intervals change)
+ENGINE_VERSION = 5  # 5: the quality gate may publish the model averaged with the slot mean
 
 
 def data_fingerprint(panel: Panel) -> str:
@@ -40,7 +40,7 @@ def model_version(panel: Panel, config: ModelConfig, layout: Layout, horizon: in
     >>> f = Frequency.parse("1h")
     >>> p = Panel(["a"], np.datetime64("2024-01-01"), f, np.ones((1, 48)), np.array([0]), np.array([47]))
     >>> v = model_version(p, ModelConfig(), Layout.for_freq(f), 24)
-    >>> v.startswith("lgbm-direct-v4:"), v == model_version(p, ModelConfig(), Layout.for_freq(f), 24)
+    >>> v.startswith("lgbm-direct-v5:"), v == model_version(p, ModelConfig(), Layout.for_freq(f), 24)
     (True, True)
     """
     settings = {k: v for k, v in config.as_dict().items() if k != "num_threads"}

@@ -273,7 +273,8 @@ FORECASTS = Table(
         Column("hi80", pa.float64(), "upper bound of the 80% prediction interval"),
         Column("lo95", pa.float64(), "lower bound of the 95% prediction interval"),
         Column("hi95", pa.float64(), "upper bound of the 95% prediction interval"),
-        Column("model", pa.string(), "method published: lgbm, or the baseline the quality gate fell back to"),
+        Column("model", pa.string(), "method published: lgbm, lgbm_slot_mean (lgbm averaged with "
+               "slot_mean), or the baseline the quality gate fell back to"),
         MODEL_VERSION,
     ),
     (RUN_ID, SHARD),
@@ -281,13 +282,14 @@ FORECASTS = Table(
 
 BACKTESTS = Table(
     "backtests",
-    "Rolling-origin backtest scores per series and method (model and baselines) with the quality "
-    "gate's decision; one file per run, shard and forecast kind.",
+    "Rolling-origin backtest scores per series and method (model, baselines, and the model averaged "
+    "with the slot mean) with the quality gate's decision; one file per run, shard and forecast kind.",
     (
         SERIES_ID,
         Column("metric", pa.string(), "metric backtested"),
         Column("granularity", pa.string(), "bin width"),
-        Column("model", pa.string(), "lgbm, naive_weekly, naive_daily or slot_mean"),
+        Column("model", pa.string(), "lgbm, naive_weekly, naive_daily, slot_mean or lgbm_slot_mean (lgbm "
+               "averaged with slot_mean)"),
         MODEL_VERSION,
         Column("horizon", pa.int32(), "steps forecast from each origin"),
         Column("windows", pa.int32(), "rolling origins"),

@@ -63,7 +63,7 @@ def test_backtest_scores_the_model_against_the_baselines(cpu):
     assert reply.status == 200, reply.text
     body = reply.json
     assert body["windows"] == 40 and body["step"] == 12
-    assert set(body["pooled"]) == {"lgbm", "naive_weekly", "naive_daily", "slot_mean"}
+    assert set(body["pooled"]) == {"lgbm", "naive_weekly", "naive_daily", "slot_mean", "lgbm_slot_mean"}
     assert body["best_baseline"] in body["pooled"] and body["best_baseline"] != "lgbm"
     lgbm = body["pooled"]["lgbm"]
     assert 0 < lgbm["rmse"] < cpu["value"].std() * 2

@@ -66,6 +66,29 @@ def test_quality_gate_publishes_the_best_baseline_when_the_model_is_worse(small_
     assert set(ungated.forecasts["model"]) == {"lgbm"}
 
 
+def test_quality_gate_publishes_the_model_averaged_with_the_slot_mean_where_that_is_significantly_better(
+        small_config):
+    # Given a fleet where a small model and the mean of past weeks err in different ways
+    data = generate_fleet(3, 35, "1h", seed=3, noise=0.05).select("series_id", "ts", "value")
+    # When it is forecast with the gate on
+    result = fit_forecast(data, 24, "1h", config=small_config)
+    # Then some series publish the average, and the backtest table says why
+    chosen = result.backtest.filter(pl.col("chosen") & (pl.col("model") == "lgbm_slot_mean"))
+    assert chosen.height >= 1 and chosen["reason"].str.starts_with("averaged: model rmse").all()
+    scores = result.backtest.pivot("model", index="series_id", values="rmse")
+    averaged = scores.filter(pl.col("series_id").is_in(chosen["series_id"].to_list()))
+    assert (averaged["lgbm_slot_mean"] < averaged["lgbm"]).all()
+    # And its numbers are exactly the mean of the model's forecast and the slot mean's
+    model = fit_forecast(data, 24, "1h", config=small_config, gate=False).forecasts
+    panel = to_panel(data, "1h")
+    slot_mean = baseline_forecasts(panel.values, panel.freq, np.arange(3), panel.last, 24)["slot_mean"]
+    for sid in chosen["series_id"]:
+        i = panel.ids.index(sid)
+        got = result.forecasts.filter(pl.col("series_id") == sid).sort("step")["yhat"].to_numpy()
+        alone = model.filter(pl.col("series_id") == sid).sort("step")["yhat"].to_numpy()
+        np.testing.assert_allclose(got, np.maximum((alone + slot_mean[i]) / 2, 0))
+
+
 def test_a_good_model_passes_the_gate_and_beats_the_baselines(small_config):
     data = generate_fleet(10, 35, "1h", seed=2, noise=0.05).select("series_id", "ts", "value")
     result = fit_forecast(data, 24, "1h", config=small_config)
@@ -156,7 +179,7 @@ def test_model_version_is_on_every_row_and_tracks_the_data(small_config):
     assert a.forecasts.equals(b.forecasts)  # deterministic
     card = a.model_card
     assert card["data"]["fingerprint"] and card["features"] and card["params"]["num_leaves"] == 31
-    assert set(card["backtest"]["scores"]) == {"lgbm", "naive_weekly", "naive_daily", "slot_mean"}
+    assert set(card["backtest"]["scores"]) == {"lgbm", "naive_weekly", "naive_daily", "slot_mean", "lgbm_slot_mean"}
 
 
 def test_probabilities_and_quantiles_are_consistent(small_config):
