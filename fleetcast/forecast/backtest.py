@@ -1,4 +1,4 @@
-"""Rolling-origin backtests of the model and the baselines, with honest interval coverage.
+"""Rolling-origin backtests of the model, the baselines and the model averaged with the slot mean.
 
 Windows end at each series' last value: origin ``k`` (of ``K``) is
 ``last - horizon - (K - 1 - k) * step``. Windows are split into a few chronological groups; each

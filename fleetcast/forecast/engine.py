@@ -52,8 +52,9 @@ class ForecastResult:
     """Forecasts with intervals, backtest scores, and the model card that made them.
 
     ``forecasts``: ``series_id, ts, step, yhat, lo80, hi80, lo95, hi95, model, model_version``.
-    ``backtest``: one row per series and method (model and baselines) with RMSE, MAE, sMAPE, MASE,
-    coverage and width at 80/95 %, ``chosen`` and ``reason`` (the quality gate's decision).
+    ``backtest``: one row per series and method (the model, the baselines, and the model averaged with
+    the slot mean) with RMSE, MAE, sMAPE, MASE, coverage and width at 80/95 %, ``chosen`` and ``reason``
+    (the quality gate's decision).
     ``model`` is the final fitted model (reusable to forecast from later origins without refitting).
     """
 
