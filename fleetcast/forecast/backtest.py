@@ -304,9 +304,9 @@ def score_backtest(run: BacktestRun, panel: Panel, level_power: float, mask: np.
         with np.errstate(invalid="ignore", divide="ignore"):
             cols = {"rmse": np.sqrt(per["se"] / n), "mae": per["ae"] / n, "smape": per["smape"] / n,
                     "mase": per["ae"] / n / run.mase_scale[series]}
-            for level in LEVELS:
-                cols[f"coverage{level}"] = per[f"in{level}"] / n
-                cols[f"width{level}"] = per[f"w{level}"] / n
+            for level in LEVELS:  # over the points with an interval (none: a single window, unknown)
+                cols[f"coverage{level}"] = per[f"in{level}"] / per[f"m{level}"]
+                cols[f"width{level}"] = per[f"w{level}"] / per[f"m{level}"]
         frames.append(pl.DataFrame({
             "series_id": [panel.ids[i] for i in series], "model": method, "n": n.astype(np.int64), **cols}))
     return pl.concat(frames).with_columns(
@@ -324,8 +324,10 @@ def _row_sums(actual: np.ndarray, yhat: np.ndarray, intervals: dict) -> dict[str
     out = {"n": ok.sum(axis=1).astype(float), "se": (err**2).sum(axis=1), "ae": np.abs(err).sum(axis=1),
            "smape": smape.sum(axis=1)}
     for level, (lo, hi) in intervals.items():
-        out[f"in{level}"] = (ok & (actual >= lo) & (actual <= hi)).sum(axis=1).astype(float)
-        out[f"w{level}"] = np.where(ok, hi - lo, 0.0).sum(axis=1)
+        has = ok & ~np.isnan(lo) & ~np.isnan(hi)
+        out[f"m{level}"] = has.sum(axis=1).astype(float)
+        out[f"in{level}"] = (has & (actual >= lo) & (actual <= hi)).sum(axis=1).astype(float)
+        out[f"w{level}"] = np.where(has, hi - lo, 0.0).sum(axis=1)
     return out
 
 

@@ -128,20 +128,20 @@ def decide(run: BacktestRun, scores: pl.DataFrame, ids: list[str], *, gate: bool
         winner = next((m for m in better if rival_is_better(losses[MODEL][i] - losses[m][i], overlap=overlap)),
                       MODEL)
         methods.append(winner)
-        said = f"model {metric} {model:.4g}"
+        said, scored = f"model {metric} {model:.4g}", int(np.isfinite(losses[MODEL][i]).sum())
         if winner == MODEL and not better:
             best = min(BASELINES, key=lambda b: table.get((sid, b), np.inf))
-            reasons.append(f"{said} beats best {_rival(best, table.get((sid, best), np.nan), run)}")
+            reasons.append(f"{said} beats best {_rival(best, table.get((sid, best), np.nan), scored)}")
         elif winner == MODEL:
-            rival = _rival(better[0], table[(sid, better[0])], run)
+            rival = _rival(better[0], table[(sid, better[0])], scored)
             reasons.append(f"{said} is not significantly worse than {rival} ({test})")
         else:
             kind = "averaged" if winner == AVERAGED else "fallback"
-            reasons.append(f"{kind}: {said} is significantly worse than {_rival(winner, table[(sid, winner)], run)} "
-                           f"({test})")
+            how = ("significantly worse", test) if scored > 1 else ("worse", "a plain comparison: one window")
+            reasons.append(f"{kind}: {said} is {how[0]} than {_rival(winner, table[(sid, winner)], scored)} ({how[1]})")
     return methods, reasons
 
 
-def _rival(method: str, loss: float, run: BacktestRun) -> str:
+def _rival(method: str, loss: float, windows: int) -> str:
     name = f"{method} (the model averaged with slot_mean)" if method == AVERAGED else f"baseline {method}"
-    return f"{name} {loss:.4g} over {run.spec.windows} backtest windows"
+    return f"{name} {loss:.4g} over {windows} backtest window{'' if windows == 1 else 's'}"

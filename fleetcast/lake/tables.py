@@ -299,8 +299,10 @@ BACKTESTS = Table(
         Column("mae", pa.float64(), "mean absolute error"),
         Column("smape", pa.float64(), "symmetric MAPE, percent (0-200)"),
         Column("mase", pa.float64(), "MAE over the in-sample seasonal-naive MAE"),
-        Column("coverage80", pa.float64(), "share of points inside the 80% interval (leave-one-window-out)"),
-        Column("coverage95", pa.float64(), "share of points inside the 95% interval (leave-one-window-out)"),
+        Column("coverage80", pa.float64(), "share of points inside the 80% interval (leave-one-window-out; "
+               "NaN when no other window was scored)"),
+        Column("coverage95", pa.float64(), "share of points inside the 95% interval (leave-one-window-out; "
+               "NaN when no other window was scored)"),
         Column("width80", pa.float64(), "mean width of the 80% interval"),
         Column("width95", pa.float64(), "mean width of the 95% interval"),
         Column("chosen", pa.bool_(), "this method's forecast was published for the series"),
