@@ -304,7 +304,7 @@ def score_backtest(run: BacktestRun, panel: Panel, level_power: float, mask: np.
         with np.errstate(invalid="ignore", divide="ignore"):
             cols = {"rmse": np.sqrt(per["se"] / n), "mae": per["ae"] / n, "smape": per["smape"] / n,
                     "mase": per["ae"] / n / run.mase_scale[series]}
-            for level in LEVELS:  # over the points with an interval (none: a single window, unknown)
+            for level in LEVELS:  # over the points with an interval (none when no other window was scored)
                 cols[f"coverage{level}"] = per[f"in{level}"] / per[f"m{level}"]
                 cols[f"width{level}"] = per[f"w{level}"] / per[f"m{level}"]
         frames.append(pl.DataFrame({
