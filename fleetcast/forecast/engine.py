@@ -171,7 +171,8 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
 
     version = model_version(panel, config, layout, horizon)
     card = model_card(version, panel, config, layout, spec, final, pooled_scores(run, panel, power),
-                      methods, calibrations[MODEL], skipped, run.refits, caveats(panel, horizon, layout))
+                      methods, calibrations[MODEL], skipped, run.refits,
+                      caveats(panel, horizon, layout) + _unchecked(scores, panel.n_series))
     scores = scores.with_columns(
         chosen=pl.struct("series_id", "model").map_elements(
             lambda r: methods[panel.ids.index(r["series_id"])] == r["model"], return_dtype=pl.Boolean),
@@ -239,6 +240,16 @@ def caveats(panel: Panel, horizon: int, layout: Layout) -> list[str]:
     return [f"{n} of {panel.n_series} {which} less than a year plus the horizon of history ({days} days{median}, needs "
             f"{-(-need // layout.day)}): the seasons after it are unseen, so {'its' if n == 1 else 'their'} "
             f"intervals beyond the first weeks may be too narrow"]
+
+
+def _unchecked(scores: pl.DataFrame, n_series: int) -> list[str]:
+    """The caveat for series whose intervals no backtest window could check (a single window)."""
+    n = scores.filter((pl.col("model") == MODEL) & pl.col("coverage80").is_nan()).height
+    if not n:
+        return []
+    which, its = ("series has", "its") if n == 1 else ("series have", "their")
+    return [f"{n} of {n_series} {which} history for one backtest window only: {its} intervals are not checked "
+            f"out of sample and may be far too narrow"]
 
 
 def _usable(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, dict[str, str]]:

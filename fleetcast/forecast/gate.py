@@ -16,7 +16,8 @@ then neighbouring windows share errors: the test is Diebold and Mariano's, whose
 correlation between windows that overlap, with Harvey, Leybourne and Newbold's small-sample
 correction (without overlap it is the paired t test). A t test that took overlapping windows as
 independent fell back to the weekly naive forecast on NASA's hourly series on days where that
-forecast's error was 2.4 times the model's.
+forecast's error was 2.4 times the model's. With under two windows' worth of independent evidence
+(a single window, or windows that nearly all overlap) nothing can be shown, and the model is kept.
 """
 
 from __future__ import annotations
@@ -69,30 +70,35 @@ def rival_is_better(diff: np.ndarray, alpha: float = ALPHA, overlap: int = 1) ->
     differences up to ``overlap - 1`` windows apart are correlated, and the variance of their mean
     includes those autocovariances (Diebold-Mariano, with the Harvey-Leybourne-Newbold correction,
     against Student's t with ``n - 1`` degrees of freedom; with ``overlap=1`` the paired t test).
-    Fewer than two windows' worth of independent evidence is a plain comparison of the means.
+    With fewer than two windows' worth of independent evidence (``n < 2 * overlap``: one window, or
+    windows that nearly all overlap) nothing can be shown and the answer is no. There, the variance
+    estimate is degenerate: the autocovariances of a centred series over all its lags sum to zero.
+    Measured on daily series with 240 days of history, 90 days ahead (7 windows overlapping 9 deep),
+    the test that ran anyway replaced the model in 38 of 101 tests. The published RMSE over the best
+    baseline's went from 1.033 (model alone) to 1.078.
 
     Examples
     --------
     >>> rival_is_better(np.array([1.0, 2.0, 1.5, 2.5, 1.0])), rival_is_better(np.array([5.0, -4, 3, -2]))
     (True, False)
     >>> d = np.array([0.6, 0.6, 0.5, 0.4, 0.8, 1.3, 0.9, 0.1, -0.5, -0.2, -0.6, -0.4])
-    >>> rival_is_better(d), rival_is_better(d, overlap=3)
-    (True, False)
+    >>> rival_is_better(d), rival_is_better(d, overlap=3), rival_is_better(d[:5], overlap=3)
+    (True, False, False)
     """
     d = diff[np.isfinite(diff)]
     n = d.size
     if n == 0 or d.mean() <= 0:
         return False
-    if n < 2:
-        return True
     k = max(1, int(overlap))
+    if n < 2 * k:  # under two windows' worth of independent evidence: nothing can be shown
+        return False
     correction = (n + 1 - 2 * k + k * (k - 1) / n) / n
     centred = d - d.mean()
     gamma = np.array([centred[j:] @ centred[:n - j] / n for j in range(min(k, n))])
     variance = gamma[0] + 2 * gamma[1:].sum()
     if variance <= 0:  # rare with few windows: Bartlett weights keep the estimate positive
         variance = gamma[0] + 2 * (gamma[1:] * (1 - np.arange(1, gamma.size) / k)).sum()
-    if correction <= 0 or variance <= 0:  # under two windows' worth of evidence, or no spread at all
+    if variance <= 0:  # no spread at all: the rival is better in every window
         return True
     stat = d.mean() / math.sqrt(variance / n) * math.sqrt(correction)
     return bool(stat > _t_critical(n - 1, alpha))
@@ -132,13 +138,18 @@ def decide(run: BacktestRun, scores: pl.DataFrame, ids: list[str], *, gate: bool
         if winner == MODEL and not better:
             best = min(BASELINES, key=lambda b: table.get((sid, b), np.inf))
             reasons.append(f"{said} beats best {_rival(best, table.get((sid, best), np.nan), scored)}")
+        elif winner == MODEL and scored < 2 * overlap:
+            rival = _rival(better[0], table[(sid, better[0])], scored)
+            deep = f", each overlapping the next {overlap - 1}" if overlap > 1 else ""
+            reasons.append(f"{said} kept though worse than {rival}: under two windows' worth of independent "
+                           f"evidence{deep}")
         elif winner == MODEL:
             rival = _rival(better[0], table[(sid, better[0])], scored)
             reasons.append(f"{said} is not significantly worse than {rival} ({test})")
         else:
             kind = "averaged" if winner == AVERAGED else "fallback"
-            how = ("significantly worse", test) if scored > 1 else ("worse", "a plain comparison: one window")
-            reasons.append(f"{kind}: {said} is {how[0]} than {_rival(winner, table[(sid, winner)], scored)} ({how[1]})")
+            reasons.append(f"{kind}: {said} is significantly worse than {_rival(winner, table[(sid, winner)], scored)} "
+                           f"({test})")
     return methods, reasons
 
 

@@ -20,7 +20,7 @@ from fleetcast.forecast.features import Layout
 from fleetcast.forecast.model import GlobalModel, ModelConfig
 from fleetcast.forecast.panel import Panel, as_datetime
 
-ENGINE_VERSION = 5  # 5: the quality gate may publish the model averaged with the slot mean
+ENGINE_VERSION = 5  # 5: the gate may publish the model averaged with the slot mean; no test on too few windows
 
 
 def data_fingerprint(panel: Panel) -> str:

@@ -89,8 +89,7 @@ def test_quality_gate_publishes_the_model_averaged_with_the_slot_mean_where_that
         np.testing.assert_allclose(got, np.maximum((alone + slot_mean[i]) / 2, 0))
 
 
-def test_a_backtest_with_one_scored_window_reports_no_coverage_and_says_its_gate_is_a_plain_comparison(
-        nab_dir, small_config):
+def test_a_backtest_with_one_scored_window_reports_no_coverage_and_keeps_the_model(nab_dir, small_config):
     # Given 3.3 days of real 5-minute network traffic: enough for one day-ahead backtest window
     data = pl.read_csv(nab_dir / "iio_us-east-1_i-a2eb1cd9_NetworkIn.csv").head(955).select(
         pl.col("timestamp").str.to_datetime().alias("ts"), "value")
@@ -99,9 +98,12 @@ def test_a_backtest_with_one_scored_window_reports_no_coverage_and_says_its_gate
     # Then intervals cannot be checked out of sample: coverage and width are unknown, not 0
     assert (result.backtest["n"] == 288).all()
     assert result.backtest["coverage80"].is_nan().all() and result.backtest["width95"].is_nan().all()
-    # And the gate's reason does not claim a significance test on one window
-    reason = result.backtest.filter(pl.col("chosen"))["reason"][0]
-    assert "1 backtest window" in reason and "significantly" not in reason
+    # And one window is no evidence against the model, which is kept, saying so
+    chosen = result.backtest.filter(pl.col("chosen"))
+    assert chosen["model"].to_list() == ["lgbm"]
+    assert "over 1 backtest window: under two windows' worth of independent evidence" in chosen["reason"][0]
+    # And the forecast warns that its intervals are unchecked
+    assert any("one backtest window only" in c for c in result.model_card["caveats"])
 
 
 def test_a_good_model_passes_the_gate_and_beats_the_baselines(small_config):
