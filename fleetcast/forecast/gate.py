@@ -91,7 +91,7 @@ def rival_is_better(diff: np.ndarray, alpha: float = ALPHA, overlap: int = 1) ->
     if n == 0 or d.mean() <= 0:
         return False
     k = max(1, int(overlap))
-    if n < 2 * k:  # under two windows' worth of independent evidence: nothing can be shown
+    if _too_few(n, k):
         return False
     correction = (n + 1 - 2 * k + k * (k - 1) / n) / n
     centred = d - d.mean()
@@ -103,6 +103,11 @@ def rival_is_better(diff: np.ndarray, alpha: float = ALPHA, overlap: int = 1) ->
         return True
     stat = d.mean() / math.sqrt(variance / n) * math.sqrt(correction)
     return bool(stat > _t_critical(n - 1, alpha))
+
+
+def _too_few(windows: int, overlap: int) -> bool:
+    """Under two windows' worth of independent evidence: nothing can be shown (see :func:`rival_is_better`)."""
+    return windows < 2 * max(1, overlap)
 
 
 def _t_critical(dof: int, alpha: float) -> float:
@@ -139,7 +144,7 @@ def decide(run: BacktestRun, scores: pl.DataFrame, ids: list[str], *, gate: bool
         if winner == MODEL and not better:
             best = min(BASELINES, key=lambda b: table.get((sid, b), np.inf))
             reasons.append(f"{said} beats best {_rival(best, table.get((sid, best), np.nan), scored)}")
-        elif winner == MODEL and scored < 2 * overlap:
+        elif winner == MODEL and _too_few(scored, overlap):
             rival = _rival(better[0], table[(sid, better[0])], scored)
             deep = f", each window sharing targets with the {overlap - 1} after it" if overlap > 1 else ""
             reasons.append(f"{said} kept though worse than {rival}: under two windows' worth of independent "
