@@ -30,7 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by ``forecast`` and ``backtest``."""
-    parser.add_argument("--input", required=True, help="CSV with timestamp,value[,series_id]")
+    parser.add_argument("--input", required=True,
+                        help="CSV (plain or gzip) with timestamp,value[,series_id]")
     parser.add_argument("--horizon", type=positive_int, required=True, help="steps to forecast")
     parser.add_argument("--freq", help="series frequency (1min, 5min, 15min, 1h, 1d); inferred if omitted")
     parser.add_argument("--strategy", choices=["direct", "recursive"], default=ModelConfig.strategy,

@@ -1,6 +1,7 @@
 """CSV in and out for ``fleetcast forecast`` / ``fleetcast backtest``.
 
-Input: a header with ``timestamp`` and ``value`` (and optionally ``series_id``), one row per time.
+Input: UTF-8 CSV, plain or gzip-compressed, with a header with ``timestamp`` and ``value`` (and
+optionally ``series_id``), one row per time.
 Empty values (or ``NA``/``NaN``/``null``) and missing rows are gaps. Timestamps are ISO 8601
 (``2024-01-01T00:05:00``, ``2024-01-01 00:05``, ``2024-01-01``), optionally with an offset (``Z``,
 ``-04:00``, ``+0200``). Forecast timestamps are written back in the same style and offset; when
@@ -11,8 +12,10 @@ Every problem is an :class:`~fleetcast.errors.InputError` naming the file and th
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,15 +114,30 @@ def read_history(path: str | Path) -> tuple[pl.DataFrame, TimeStyle]:
     return frame, style
 
 
-def _read_rows(path: str | Path) -> tuple[list[str], list[int], list[list[str]]]:
+def _read_text(path: str | Path) -> str:
+    """The file's text: UTF-8 (a BOM is dropped), plain or gzip-compressed."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", path=name) from None
-    except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text CSV file", path=name) from None
-    reader = csv.reader(io.StringIO(text))
+    except IsADirectoryError:
+        raise InputError("a directory, not a CSV file", path=name) from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"damaged gzip file ({exc})", path=name) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8", path=name,
+                         line=data[:exc.start].count(b"\n") + 1) from None
+
+
+def _read_rows(path: str | Path) -> tuple[list[str], list[int], list[list[str]]]:
+    name = str(path)
+    reader = csv.reader(io.StringIO(_read_text(path)))
     header = None
     lines, records = [], []
     for row in reader:

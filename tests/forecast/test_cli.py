@@ -124,3 +124,28 @@ def test_backtest_prints_scores_against_the_baselines_and_writes_them(tmp_path, 
     assert "the best baseline" in text
     header = out.read_text().splitlines()[0].split(",")
     assert {"series_id", "model", "rmse", "mae", "smape", "mase", "coverage80", "width95"} <= set(header)
+
+
+def test_gzip_input_is_read_like_the_plain_file(tmp_path):
+    # Given the same history plain and gzip-compressed
+    import gzip
+
+    from fleetcast.forecast.csvio import read_history
+    plain = _write(tmp_path / "load.csv", _hourly(days=2))
+    packed = tmp_path / "load.csv.gz"
+    packed.write_bytes(gzip.compress((tmp_path / "load.csv").read_bytes()))
+    # Then both read to the same rows
+    assert read_history(packed)[0].equals(read_history(plain)[0])
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ("timestamp,value\n2024-01-01T00:00:00,1\n2024-01-01T01:00:00,caf\xe9\n".encode("latin-1"),
+     "bad.csv:3: not UTF-8 text (byte 0xe9)"),
+    (b"\x1f\x8b\x08\x00garbage", "bad.csv: damaged gzip file"),
+])
+def test_unreadable_files_name_the_problem_and_the_line(tmp_path, capsys, data, message):
+    src = tmp_path / "bad.csv"
+    src.write_bytes(data)
+    assert main(["forecast", "--input", str(src), "--horizon", "6", "--out", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
