@@ -1,7 +1,9 @@
 """CSV in and out for ``fleetcast forecast`` / ``fleetcast backtest``.
 
 Input: UTF-8 CSV, plain or gzip-compressed, with a header with ``timestamp`` and ``value`` (and
-optionally ``series_id``), one row per time.
+optionally ``series_id``, never empty), one row per time; other columns are ignored, but a row
+with fewer fields than it needs or more non-empty fields than the header (an unquoted ``1,000``)
+is an error, never silently cut.
 Empty values (or ``NA``/``NaN``/``null``) and missing rows are gaps. Timestamps are ISO 8601
 (``2024-01-01T00:05:00``, ``2024-01-01 00:05``, ``2024-01-01``), optionally with an offset (``Z``,
 ``-04:00``, ``+0200``). Forecast timestamps are written back in the same style and offset; when
@@ -97,13 +99,20 @@ def read_history(path: str | Path) -> tuple[pl.DataFrame, TimeStyle]:
         raise InputError(f"missing column(s) {', '.join(missing)}: expected a header "
                          f"timestamp,value[,series_id], got {','.join(header)}", path=name, line=1,
                          field="header")
+    twice = [c for c in where if header.count(c) > 1]
+    if twice:
+        raise InputError(f"column {twice[0]} appears {header.count(twice[0])} times in the header", path=name,
+                         line=1, field="header")
     if not records:
         raise InputError("no data rows after the header", path=name)
-    stamps = [r[where["timestamp"]].strip() if len(r) > where["timestamp"] else "" for r in records]
+    _check_widths(records, lines, len(header), max(where.values()) + 1, name)
+    stamps = [r[where["timestamp"]].strip() for r in records]
     local, style = _parse_times(stamps, lines, name)
-    values = _parse_values([r[where["value"]] if len(r) > where["value"] else "" for r in records], lines, name)
-    sids = ([r[where["series_id"]].strip() if len(r) > where["series_id"] else "" for r in records]
-            if "series_id" in where else ["series"] * len(records))
+    values = _parse_values([r[where["value"]] for r in records], lines, name)
+    sids = [r[where["series_id"]].strip() for r in records] if "series_id" in where else ["series"] * len(records)
+    if "" in sids:
+        raise InputError("empty series_id (every row needs one when the column is there)", path=name,
+                         line=lines[sids.index("")], field="series_id")
     frame = pl.DataFrame({"series_id": sids, "ts": pl.Series(local).cast(pl.Datetime("us")),
                           "value": pl.Series(values, dtype=pl.Float64), "line": lines})
     dup = frame.select(pl.struct("series_id", "ts").is_duplicated()).to_series().to_numpy()
@@ -151,6 +160,14 @@ def _read_rows(path: str | Path) -> tuple[list[str], list[int], list[list[str]]]
     if header is None:
         raise InputError("empty file (expected a header timestamp,value[,series_id])", path=name)
     return header, lines, records
+
+
+def _check_widths(records: list[list[str]], lines: list[int], width: int, needed: int, name: str) -> None:
+    """Every row reaches the columns used, and has no non-empty field beyond the header's."""
+    for row, line in zip(records, lines, strict=True):
+        if len(row) < needed or any(c.strip() for c in row[width:]):
+            hint = " (quote a value that contains a comma)" if len(row) > width else ""
+            raise InputError(f"{len(row)} field(s) where the header has {width}{hint}", path=name, line=line)
 
 
 def _parse_times(stamps: list[str], lines: list[int], name: str) -> tuple[np.ndarray, TimeStyle]:

@@ -89,6 +89,14 @@ def test_forecast_keeps_series_ids_and_space_separated_naive_times(tmp_path):
     (["2024-01-01T00:00:00,1", "2024-01-01T00:00:00,3"], "timestamp,value", [],
      "bad.csv:3 [timestamp]: duplicate timestamp 2024-01-01T00:00:00"),
     ([], "", [], "empty file"),
+    (["2024-01-01T00:00:00,1", "2024-01-01T01:00:00,1,000"], "timestamp,value", [],
+     "bad.csv:3: 3 field(s) where the header has 2 (quote a value that contains a comma)"),
+    (["2024-01-01T00:00:00,1", "2024-01-01T01:00:00"], "timestamp,value", [],
+     "bad.csv:3: 1 field(s) where the header has 2"),
+    (["2024-01-01T00:00:00,1,a", "2024-01-01T01:00:00,2,"], "timestamp,value,series_id", [],
+     "bad.csv:3 [series_id]: empty series_id"),
+    (["2024-01-01T00:00:00,1,2"], "timestamp,value,value", [],
+     "bad.csv:1 [header]: column value appears 2 times in the header"),
 ])
 def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, capsys, rows, header, args, message):
     src = tmp_path / "bad.csv"
