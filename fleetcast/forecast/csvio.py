@@ -6,7 +6,7 @@ with fewer fields than it needs or more non-empty fields than the header (an unq
 is an error, never silently cut.
 Empty values (or ``NA``/``NaN``/``null``) and missing rows are gaps. Timestamps are ISO 8601
 (``2024-01-01T00:05:00``, ``2024-01-01 00:05``, ``2024-01-01``), optionally with an offset (``Z``,
-``-04:00``, ``+0200``). Forecast timestamps are written back in the same style and offset; when
+``-04:00``, ``+0200``; on all rows or none). Forecast timestamps are written back in the same style and offset; when
 the offsets vary (a DST change) the times are aligned in UTC and written with the last row's offset.
 Every problem is an :class:`~fleetcast.errors.InputError` naming the file and the line.
 """
@@ -118,8 +118,10 @@ def read_history(path: str | Path) -> tuple[pl.DataFrame, TimeStyle]:
     dup = frame.select(pl.struct("series_id", "ts").is_duplicated()).to_series().to_numpy()
     if dup.any():
         i = int(np.flatnonzero(dup)[-1])
-        raise InputError(f"duplicate timestamp {stamps[i]} for series {sids[i]!r}", path=name, line=lines[i],
-                         field="timestamp")
+        hint = "" if style.offset else (" (if these are local times, clocks going back repeat an hour: write "
+                                         "the times with their UTC offset)")
+        raise InputError(f"duplicate timestamp {stamps[i]} for series {sids[i]!r}{hint}", path=name,
+                         line=lines[i], field="timestamp")
     return frame, style
 
 
@@ -185,6 +187,13 @@ def _parse_times(stamps: list[str], lines: list[int], name: str) -> tuple[np.nda
         i = int(np.flatnonzero(naive.is_null().to_numpy())[0])
         raise InputError(f"invalid date or time {stamps[i]!r}", path=name, line=lines[i], field="timestamp")
     offsets = parts["off"].to_list()
+    with_offset = parts["off"].is_not_null().to_numpy()
+    if with_offset.any() and not with_offset.all():
+        i = int(np.flatnonzero(with_offset != with_offset[0])[0])
+        has, lacks = (i, 0) if with_offset[i] else (0, i)
+        raise InputError(f"timestamp {stamps[lacks]!r} has no UTC offset but {stamps[has]!r} (line {lines[has]}) "
+                         f"has one: write every time with its offset, or none", path=name, line=lines[lacks],
+                         field="timestamp")
     minutes = np.array([_offset_minutes(o) for o in offsets], dtype=np.int64)
     last = int(np.argmax(naive.to_numpy() - minutes.astype("timedelta64[m]")))
     local = naive.to_numpy().astype("datetime64[us]")
@@ -271,9 +280,15 @@ def _infer(history: pl.DataFrame, lines: np.ndarray, name: str) -> Frequency:
     step = int(diffs.min())
     bad = np.flatnonzero(same & (np.diff(secs[order]) % step != 0))
     if bad.size or secs.size and np.any((secs - secs.min()) % step):
+        # Blame the row off the grid of the most common step: the smallest one may come from that row.
+        steps, counts = np.unique(diffs, return_counts=True)
+        common = int(steps[np.argmax(counts)])
+        off = np.flatnonzero(same & (np.diff(secs[order]) % common != 0))
+        if off.size:
+            step, bad = common, off
         where = (int(lines[order[bad[0] + 1]]) if bad.size
                  else int(lines[np.flatnonzero((secs - secs.min()) % step)[0]]))
-        raise InputError(f"irregular timestamps: cannot infer a frequency (smallest step {step} s, but this "
+        raise InputError(f"irregular timestamps: cannot infer a frequency (most steps are {step} s, but this "
                          f"row is off that grid); pass --freq (e.g. --freq 5min)", path=name, line=where)
     try:
         return Frequency.parse(step)
