@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from fleetcast.commands.forecast import add_model_arguments, config_from, positive_int
+import polars as pl
+
+from fleetcast.commands.forecast import add_model_arguments, check_output, config_from, positive_int
 from fleetcast.errors import FleetcastError
 from fleetcast.forecast.backtest import (
     choose_level_power,
@@ -14,7 +17,7 @@ from fleetcast.forecast.backtest import (
     score_backtest,
 )
 from fleetcast.forecast.baselines import BASELINES
-from fleetcast.forecast.csvio import panel_from_csv
+from fleetcast.forecast.csvio import panel_from_csv, rounded
 from fleetcast.forecast.features import Layout
 
 COLUMNS = ("rmse", "mae", "smape", "mase", "coverage80", "coverage95", "width80", "width95")
@@ -29,11 +32,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--windows", type=positive_int, help="number of origins (default: automatic)")
     parser.add_argument("--step", type=positive_int, help="steps between origins (default: a day; the horizon if "
                         "shorter; beyond a week, whole days spreading the windows over five horizons)")
-    parser.add_argument("--out", help="also write per-series scores to this CSV")
+    parser.add_argument("--out", help="also write per-series scores to this CSV ('-': to stdout, the table to "
+                                      "stderr)")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.out, "--out")
     panel, _ = panel_from_csv(args.input, args.freq, args.horizon)
     layout = Layout.for_freq(panel.freq)
     spec = default_spec(panel, args.horizon, layout, args.windows, args.step)
@@ -43,20 +48,23 @@ def run(args: argparse.Namespace) -> int:
         raise FleetcastError(f"{exc} (try fewer --windows or a smaller --step)", where=args.input) from None
     power = choose_level_power(backtest)
     pooled = pooled_scores(backtest, panel, power)
+    table = sys.stderr if args.out == "-" else sys.stdout
     print(f"backtest: {panel.n_series} series at {panel.freq.name}, {spec.windows} windows x {spec.horizon} "
-          f"steps, origins {spec.step} steps apart")
-    print(f"{'model':14s}" + "".join(f"{c:>12s}" for c in COLUMNS))
+          f"steps, origins {spec.step} steps apart", file=table)
+    print(f"{'model':14s}" + "".join(f"{c:>12s}" for c in COLUMNS), file=table)
     best = min(BASELINES, key=lambda m: pooled[m]["rmse"])
     for method, scores in pooled.items():
-        print(f"{method:14s}" + "".join(f"{_fmt(scores[c]):>12s}" for c in COLUMNS))
+        print(f"{method:14s}" + "".join(f"{_fmt(scores[c]):>12s}" for c in COLUMNS), file=table)
     verdict = "beats" if pooled["lgbm"]["rmse"] < pooled[best]["rmse"] else "does NOT beat"
-    print(f"lgbm {verdict} the best baseline ({best}) on RMSE")
+    print(f"lgbm {verdict} the best baseline ({best}) on RMSE", file=table)
     if args.out:
         try:
-            score_backtest(backtest, panel, power).write_csv(args.out, float_precision=4)
+            scores = score_backtest(backtest, panel, power)
+            scores.with_columns(rounded(c) for c, kind in scores.schema.items() if kind == pl.Float64).write_csv(
+                sys.stdout if args.out == "-" else args.out)
         except OSError as exc:
             raise FleetcastError(f"cannot write output: {exc.strerror or exc}", where=args.out) from None
-        print(f"wrote per-series scores to {args.out}")
+        print(f"wrote per-series scores to {'stdout' if args.out == '-' else args.out}", file=table)
     return 0
 
 

@@ -21,7 +21,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "timestamp,value[,series_id]; empty values and missing rows are gaps, never zeros. "
                     "Output: series_id,timestamp,yhat,lo80,hi80,lo95,hi95.")
     add_model_arguments(parser)
-    parser.add_argument("--out", required=True, help="where to write the forecast CSV")
+    parser.add_argument("--out", required=True, help="where to write the forecast CSV ('-' for stdout)")
     parser.add_argument("--model-card", help="also write the model card (JSON) to this file")
     parser.add_argument("--no-gate", action="store_true",
                         help="always publish the model, even where a baseline beat it on the backtest")
@@ -54,11 +54,24 @@ def config_from(args: argparse.Namespace) -> ModelConfig:
     return dataclasses.replace(ModelConfig(), strategy=args.strategy, num_threads=args.threads)
 
 
+def check_output(path: str | None, flag: str) -> None:
+    """Fail before the work, not after it, when ``path`` cannot be a new file ('-' is stdout)."""
+    if path is None or path == "-":
+        return
+    if Path(path).is_dir():
+        raise FleetcastError(f"{flag} {path} is a directory; give a file name")
+    if not Path(path).parent.is_dir():
+        raise FleetcastError(f"{flag}: directory {Path(path).parent} does not exist")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_output(args.out, "--out")
+    check_output(args.model_card, "--model-card")
     panel, style = panel_from_csv(args.input, args.freq, args.horizon)
     result = fit_forecast(panel, args.horizon, config=config_from(args), gate=not args.no_gate)
+    to_stdout = args.out == "-"
     try:
-        write_forecasts(result.forecasts, style, args.out)
+        write_forecasts(result.forecasts, style, sys.stdout if to_stdout else args.out)
         if args.model_card:
             Path(args.model_card).write_text(card_json(result.model_card) + "\n")
     except OSError as exc:
@@ -66,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
                              ) from None
     published = result.model_card["quality_gate"]["published"]
     print(f"wrote {result.forecasts.height} rows ({panel.n_series} series x {args.horizon} steps at "
-          f"{panel.freq.name}) to {args.out}; model {result.model_version}; published {published}",
-          file=sys.stdout)
+          f"{panel.freq.name}) to {'stdout' if to_stdout else args.out}; model {result.model_version}; "
+          f"published {published}", file=sys.stderr if to_stdout else sys.stdout)
     for caveat in result.model_card["caveats"]:
         print(f"note: {caveat}", file=sys.stderr)
     return 0

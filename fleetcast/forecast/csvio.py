@@ -20,6 +20,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import polars as pl
@@ -223,14 +224,29 @@ def _parse_values(raw: list[str], lines: list[int], name: str) -> list[float | N
     return out
 
 
-def write_forecasts(forecasts: pl.DataFrame, style: TimeStyle, path: str | Path) -> None:
-    """Write ``series_id,timestamp,yhat,lo80,hi80,lo95,hi95`` with timestamps in the input's style."""
+def write_forecasts(forecasts: pl.DataFrame, style: TimeStyle, path: str | Path | IO[str]) -> None:
+    """Write ``series_id,timestamp,yhat,lo80,hi80,lo95,hi95`` with timestamps in the input's style.
+
+    Numbers are :func:`rounded`.
+    """
     stamps = style.render(forecasts["ts"].to_numpy())
     out = forecasts.select(
         "series_id", pl.Series("timestamp", stamps, dtype=pl.String),
-        *[pl.col(c).round(4) for c in ("yhat", "lo80", "hi80", "lo95", "hi95")],
+        *[rounded(c) for c in ("yhat", "lo80", "hi80", "lo95", "hi95")],
     )
     out.write_csv(path)
+
+
+def rounded(column: str) -> pl.Expr:
+    """``column`` to 4 decimals, or 6 significant digits below 1 (error rates, fractions, tiny values).
+
+    Examples
+    --------
+    >>> pl.DataFrame({"x": [1234.56789, 0.000123456789, 0.0]}).select(rounded("x"))["x"].to_list()
+    [1234.5679, 0.000123457, 0.0]
+    """
+    x = pl.col(column)
+    return pl.when(x.abs() < 1).then(x.round_sig_figs(6)).otherwise(x.round(4)).alias(column)
 
 
 def panel_from_csv(path: str | Path, freq: str | None, horizon: int) -> tuple[Panel, TimeStyle]:

@@ -164,3 +164,35 @@ def test_unreadable_files_name_the_problem_and_the_line(tmp_path, capsys, data, 
     assert main(["forecast", "--input", str(src), "--horizon", "6", "--out", str(tmp_path / "o.csv")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
+
+
+def test_forecast_to_stdout_keeps_small_values_distinct(tmp_path, capsys):
+    # Given an error rate around 0.002 (hourly, ten days)
+    rows = [f"{r.split(',')[0]},{float(r.split(',')[1]) / 1e5:.7f}" if r.split(",")[1] else r
+            for r in _hourly(days=10)]
+    src = _write(tmp_path / "rate.csv", rows)
+    # When it is forecast to stdout ('-')
+    code = main(["forecast", "--input", src, "--horizon", "6", "--out", "-", *FAST])
+    # Then the CSV is on stdout and the summary on stderr, and no file named '-' is written
+    printed = capsys.readouterr()
+    assert code == 0 and not (tmp_path / "-").exists()
+    lines = printed.out.splitlines()
+    assert lines[0] == "series_id,timestamp,yhat,lo80,hi80,lo95,hi95" and len(lines) == 7
+    assert "wrote 6 rows" in printed.err and "to stdout" in printed.err
+    # And the intervals are not rounded away (4 decimals made them 0.002,0.0019,0.0021...)
+    for line in lines[1:]:
+        yhat, lo80, hi80, lo95, hi95 = map(float, line.split(",")[2:])
+        assert lo95 < lo80 < yhat < hi80 < hi95
+        assert 0.0005 < yhat < 0.005 and len(line.split(",")[2].rstrip("0")) > 6
+
+
+@pytest.mark.parametrize("command", ["forecast", "backtest"])
+@pytest.mark.parametrize(("out", "message"), [
+    ("missing/fc.csv", "--out: directory {tmp}/missing does not exist"),
+    ("", "--out {tmp}/ is a directory"),
+])
+def test_an_output_that_cannot_be_written_fails_before_the_work(tmp_path, capsys, command, out, message):
+    src = _write(tmp_path / "load.csv", ["2024-01-01T00:00:00,1"])  # would fail later: too short
+    code = main([command, "--input", src, "--horizon", "6", "--out", f"{tmp_path}/{out}"])
+    err = capsys.readouterr().err
+    assert code == 2 and message.format(tmp=tmp_path) in err, err
