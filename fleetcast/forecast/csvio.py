@@ -270,13 +270,15 @@ def panel_from_csv(path: str | Path, freq: str | None, horizon: int) -> tuple[Pa
     need = min_history(horizon, layout)
     span = panel.last - panel.first + 1
     observed = np.sum(~np.isnan(panel.values), axis=1)
-    for sid, sp, obs in zip(panel.ids, span, observed, strict=True):
-        if sp < need or obs < need // 2:
-            raise InputError(
-                f"series {sid!r}: too little history for a {horizon}-step forecast at {panel.freq.name}: "
-                f"{int(obs)} values over {int(sp)} steps; needs at least {need} steps "
-                f"({horizon} for the horizon + {need - horizon} to learn from), half of them observed",
-                path=name)
+    short = [f"{sid!r} ({int(obs)} values over {int(sp)} steps)"
+             for sid, sp, obs in zip(panel.ids, span, observed, strict=True) if sp < need or obs < need // 2]
+    if short:
+        which = (f"series {short[0]}" if panel.n_series == 1 else
+                 f"{len(short)} of {panel.n_series} series: {', '.join(short[:5])}{' …' if len(short) > 5 else ''}")
+        raise InputError(
+            f"too little history for a {horizon}-step forecast at {panel.freq.name} in {which}; each series "
+            f"needs at least {need} steps ({horizon} for the horizon + {need - horizon} to learn from) with "
+            f"{need // 2} values: leave those series out or shorten --horizon", path=name)
     return panel, style
 
 

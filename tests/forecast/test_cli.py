@@ -196,3 +196,15 @@ def test_an_output_that_cannot_be_written_fails_before_the_work(tmp_path, capsys
     code = main([command, "--input", src, "--horizon", "6", "--out", f"{tmp_path}/{out}"])
     err = capsys.readouterr().err
     assert code == 2 and message.format(tmp=tmp_path) in err, err
+
+
+def test_too_short_series_are_all_named_in_one_error(tmp_path, capsys):
+    # Given five series of which two are too short for the horizon, one of them all gaps
+    rows = [f"{r},{sid}" for sid in ("a", "b", "c") for r in _hourly(days=4)]
+    rows += [f"{r},short" for r in _hourly(days=1)] + [f"{r.split(',')[0]},,empty" for r in _hourly(days=4)]
+    src = _write(tmp_path / "fleet.csv", rows, header="timestamp,value,series_id")
+    # Then the error lists both, with what they have
+    assert main(["forecast", "--input", src, "--horizon", "24", "--out", str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert ("too little history for a 24-step forecast at 1h in 2 of 5 series: 'empty' (0 values over 96 steps), "
+            "'short' (22 values over 24 steps); each series needs at least 72 steps") in err, err
