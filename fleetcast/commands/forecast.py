@@ -36,18 +36,22 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--freq", help="series frequency (1min, 5min, 15min, 1h, 1d); inferred if omitted")
     parser.add_argument("--strategy", choices=["direct", "recursive"], default=ModelConfig.strategy,
                         help="multi-step strategy (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=ModelConfig.num_threads,
+    parser.add_argument("--threads", type=whole_number, default=ModelConfig.num_threads,
                         help="LightGBM threads (default %(default)s; 0 = all cores)")
 
 
-def positive_int(text: str) -> int:
+def whole_number(text: str, least: int = 0) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return whole_number(text, 1)
 
 
 def config_from(args: argparse.Namespace) -> ModelConfig:

@@ -25,7 +25,7 @@ from typing import IO
 import numpy as np
 import polars as pl
 
-from fleetcast.errors import InputError
+from fleetcast.errors import FleetcastError, InputError
 from fleetcast.forecast.backtest import min_history
 from fleetcast.forecast.features import Layout
 from fleetcast.forecast.frequency import Frequency
@@ -214,6 +214,8 @@ def _parse_values(raw: list[str], lines: list[int], name: str) -> list[float | N
             out.append(None)
             continue
         try:
+            if "_" in token:  # float() reads 1_000 as 1000
+                raise ValueError(token)
             value = float(token)
         except ValueError:
             raise InputError(f"value {token!r} is not a number (leave it empty for a gap)",
@@ -262,7 +264,7 @@ def panel_from_csv(path: str | Path, freq: str | None, horizon: int) -> tuple[Pa
         try:
             step = Frequency.parse(freq)
         except ValueError as exc:
-            raise InputError(f"--freq: {exc}", path=name) from None
+            raise FleetcastError(f"--freq: {exc}") from None
     else:
         step = _infer(history, lines, name)
     panel = to_panel(history, step, snap=True)

@@ -86,6 +86,9 @@ def test_forecast_keeps_series_ids_and_space_separated_naive_times(tmp_path):
      "bad.csv:3: irregular timestamps: cannot infer a frequency"),
     (["2024-01-01T00:00:00,1", "2024-01-01T00:07:00,3"], "timestamp,value", ["--freq", "7min"],
      "--freq: frequency '7min' does not divide a day evenly"),
+    (["2024-01-01T00:00:00,1"], "timestamp,value", ["--freq", "weekly"],
+     "forecast: error: --freq: unknown frequency 'weekly'"),
+    (["2024-01-01T00:00:00,1_000"], "timestamp,value", [], "bad.csv:2 [value]: value '1_000' is not a number"),
     (["2024-01-01T00:00:00,1", "2024-01-01T00:00:00,3"], "timestamp,value", [],
      "bad.csv:3 [timestamp]: duplicate timestamp 2024-01-01T00:00:00"),
     ([], "", [], "empty file"),
@@ -208,3 +211,9 @@ def test_too_short_series_are_all_named_in_one_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert ("too little history for a 24-step forecast at 1h in 2 of 5 series: 'empty' (0 values over 96 steps), "
             "'short' (22 values over 24 steps); each series needs at least 72 steps") in err, err
+
+
+def test_a_negative_thread_count_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["forecast", "--input", "x.csv", "--horizon", "6", "--out", "o.csv", "--threads", "-1"])
+    assert stop.value.code == 2 and "argument --threads: must be at least 0" in capsys.readouterr().err
