@@ -49,13 +49,16 @@ def run(args: argparse.Namespace) -> int:
     power = choose_level_power(backtest)
     pooled = pooled_scores(backtest, panel, power)
     table = sys.stderr if args.out == "-" else sys.stdout
-    print(f"backtest: {panel.n_series} series at {panel.freq.name}, {spec.windows} windows x {spec.horizon} "
+    scored = len(set(backtest.window.tolist()))  # windows without enough history before them are left out
+    windows = f"{scored} windows" if scored == spec.windows else f"{scored} windows (of {spec.windows} asked for)"
+    print(f"backtest: {panel.n_series} series at {panel.freq.name}, {windows} x {spec.horizon} "
           f"steps, origins {spec.step} steps apart", file=table)
     print(f"{'model':14s}" + "".join(f"{c:>12s}" for c in COLUMNS), file=table)
     best = min(BASELINES, key=lambda m: pooled[m]["rmse"])
     for method, scores in pooled.items():
         print(f"{method:14s}" + "".join(f"{_fmt(scores[c]):>12s}" for c in COLUMNS), file=table)
-    verdict = "beats" if pooled["lgbm"]["rmse"] < pooled[best]["rmse"] else "does NOT beat"
+    verdict = ("beats" if pooled["lgbm"]["rmse"] < pooled[best]["rmse"] else
+               "ties with" if pooled["lgbm"]["rmse"] == pooled[best]["rmse"] else "does NOT beat")
     print(f"lgbm {verdict} the best baseline ({best}) on RMSE", file=table)
     if args.out:
         try:

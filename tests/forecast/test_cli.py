@@ -217,3 +217,16 @@ def test_a_negative_thread_count_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["forecast", "--input", "x.csv", "--horizon", "6", "--out", "o.csv", "--threads", "-1"])
     assert stop.value.code == 2 and "argument --threads: must be at least 0" in capsys.readouterr().err
+
+
+def test_backtest_says_how_many_windows_it_scored_and_when_the_model_ties(tmp_path, capsys):
+    # Given five days of a constant hourly series (every method forecasts it exactly)
+    rows = [f"{datetime(2024, 3, 1) + timedelta(hours=h):%Y-%m-%dT%H:%M:%S},50" for h in range(5 * 24)]
+    src = _write(tmp_path / "flat.csv", rows)
+    # When ten windows a day apart are asked for, of which only the last three have history before them
+    code = main(["backtest", "--input", src, "--horizon", "24", "--windows", "10", *FAST])
+    out = capsys.readouterr().out
+    # Then the header counts the windows scored, and the verdict is a tie, not a loss
+    assert code == 0
+    assert "3 windows (of 10 asked for) x 24 steps" in out, out
+    assert "lgbm ties with the best baseline" in out
