@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from fleetcast.errors import FleetcastError
-from fleetcast.forecast.csvio import panel_from_csv, write_forecasts
+from fleetcast.forecast.csvio import panel_from_csv, sparse_series_note, write_forecasts
 from fleetcast.forecast.engine import fit_forecast
 from fleetcast.forecast.model import ModelConfig
 from fleetcast.forecast.version import card_json
@@ -85,6 +85,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {result.forecasts.height} rows ({panel.n_series} series x {args.horizon} steps at "
           f"{panel.freq.name}) to {'stdout' if to_stdout else args.out}; model {result.model_version}; "
           f"published {published}", file=sys.stderr if to_stdout else sys.stdout)
-    for caveat in result.model_card["caveats"]:
+    for caveat in [*filter(None, [sparse_series_note(panel)]), *result.model_card["caveats"]]:
         print(f"note: {caveat}", file=sys.stderr)
     return 0

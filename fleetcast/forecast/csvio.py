@@ -284,6 +284,32 @@ def panel_from_csv(path: str | Path, freq: str | None, horizon: int) -> tuple[Pa
     return panel, style
 
 
+def sparse_series_note(panel: Panel) -> str | None:
+    """A note when series have values only every few steps (``--freq`` finer than the data, or a
+    file mixing 5-minute and hourly series): most of their grid, and their forecast, is then gaps.
+
+    Examples
+    --------
+    >>> f = Frequency.parse("5min")
+    >>> v = np.full((2, 48), np.nan); v[0] = 1.0; v[1, ::12] = 2.0
+    >>> print(sparse_series_note(Panel(["fast", "slow"], np.datetime64("2024-01-01"), f, v, np.array([0, 0]),
+    ...                                np.array([47, 36]))))  # doctest: +NORMALIZE_WHITESPACE
+    1 of 2 series have values further apart (median) than the 5min steps they are forecast at, so most of
+    their steps are gaps: 'slow' (every 1h); pass a coarser --freq, or one file per frequency
+    """
+    sparse = []
+    for sid, row in zip(panel.ids, panel.values, strict=True):
+        seen = np.flatnonzero(~np.isnan(row))
+        if seen.size > 1 and (gap := int(np.median(np.diff(seen)))) > 1:
+            sparse.append((sid, gap))
+    if not sparse:
+        return None
+    names = ", ".join(f"{sid!r} (every {Frequency(gap * panel.freq.seconds).name})" for sid, gap in sparse[:5])
+    return (f"{len(sparse)} of {panel.n_series} series have values further apart (median) than the {panel.freq.name} "
+            f"steps they are forecast at, so most of their steps are gaps: {names}{' …' if len(sparse) > 5 else ''}"
+            f"; pass a coarser --freq, or one file per frequency")
+
+
 def _seconds(history: pl.DataFrame) -> np.ndarray:
     return history["ts"].to_numpy().astype("datetime64[s]").astype(np.int64)
 

@@ -230,3 +230,14 @@ def test_backtest_says_how_many_windows_it_scored_and_when_the_model_ties(tmp_pa
     assert code == 0
     assert "3 windows (of 10 asked for) x 24 steps" in out, out
     assert "lgbm ties with the best baseline" in out
+
+
+def test_a_freq_finer_than_the_data_is_forecast_with_a_note(tmp_path, capsys):
+    # Given two weeks of hourly values, forecast at 5-minute steps
+    src = _write(tmp_path / "load.csv", _hourly(days=14))
+    code = main(["forecast", "--input", src, "--horizon", "6", "--freq", "5min", "--out", str(tmp_path / "fc.csv"),
+                 *FAST])
+    # Then the forecast is made, with a note that most of the grid is gaps
+    assert code == 0
+    assert ("note: 1 of 1 series have values further apart (median) than the 5min steps they are forecast at, "
+            "so most of their steps are gaps: 'series' (every 1h)") in capsys.readouterr().err
