@@ -334,8 +334,9 @@ def _infer(history: pl.DataFrame, lines: np.ndarray, name: str) -> Frequency:
             step, bad = common, off
         where = (int(lines[order[bad[0] + 1]]) if bad.size
                  else int(lines[np.flatnonzero((secs - secs.min()) % step)[0]]))
+        months = "; calendar months are no fixed step: forecast daily values" if step >= 28 * 86_400 else ""
         raise InputError(f"irregular timestamps: cannot infer a frequency (most steps are {step} s, but this "
-                         f"row is off that grid); pass --freq (e.g. --freq 5min)", path=name, line=where)
+                         f"row is off that grid); pass --freq (e.g. --freq 5min){months}", path=name, line=where)
     try:
         return Frequency.parse(step)
     except ValueError as exc:

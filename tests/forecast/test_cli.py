@@ -102,6 +102,9 @@ def test_forecast_keeps_series_ids_and_space_separated_naive_times(tmp_path):
      "bad.csv:1 [header]: column value appears 2 times in the header"),
     ([f"2024-01-01T{h:02d}:00:{30 * (h == 3):02d},1" for h in range(6)], "timestamp,value", [],
      "bad.csv:5: irregular timestamps: cannot infer a frequency (most steps are 3600 s"),
+    ([f"2024-{m:02d}-01,1" for m in range(1, 7)], "timestamp,value", [],
+     "bad.csv:4: irregular timestamps: cannot infer a frequency (most steps are 2678400 s, but this row is off that "
+     "grid); pass --freq (e.g. --freq 5min); calendar months are no fixed step: forecast daily values"),
     (["2024-01-01T00:00:00,1", "2024-01-01T01:00:00Z,2"], "timestamp,value", [],
      "bad.csv:2 [timestamp]: timestamp '2024-01-01T00:00:00' has no UTC offset but '2024-01-01T01:00:00Z' (line 3)"),
     (["2024-10-27T01:00:00,1", "2024-10-27T02:00:00,2", "2024-10-27T02:00:00,3"], "timestamp,value", [],
