@@ -6,8 +6,9 @@ with fewer fields than it needs or more non-empty fields than the header (an unq
 is an error, never silently cut.
 Empty values (or ``NA``/``NaN``/``null``) and missing rows are gaps. Timestamps are ISO 8601
 (``2024-01-01T00:05:00``, ``2024-01-01 00:05``, ``2024-01-01``), optionally with an offset (``Z``,
-``-04:00``, ``+0200``; on all rows or none). Forecast timestamps are written back in the same style and offset; when
-the offsets vary (a DST change) the times are aligned in UTC and written with the last row's offset.
+``-04:00``, ``+0200``, ``+02``; on all rows or none). Forecast timestamps are written back in the
+same style and offset; when the offsets vary (a DST change) the times are aligned in UTC and written
+with the last row's offset.
 Every problem is an :class:`~fleetcast.errors.InputError` naming the file and the line.
 """
 
@@ -32,7 +33,7 @@ from fleetcast.forecast.frequency import Frequency
 from fleetcast.forecast.panel import Panel, to_panel
 
 GAP_TOKENS = {"", "na", "nan", "null", "none"}
-_TS = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:([T ])(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+_TS = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:([T ])(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$")
 EXAMPLE_TS = "2024-01-01T00:05:00 (optionally with an offset such as -04:00)"
 
 
@@ -77,7 +78,7 @@ def _offset_minutes(token: str | None) -> int:
         return 0
     sign = -1 if token[0] == "-" else 1
     digits = token[1:].replace(":", "")
-    return sign * (int(digits[:2]) * 60 + int(digits[2:4]))
+    return sign * (int(digits[:2]) * 60 + int(digits[2:4] or 0))
 
 
 def read_history(path: str | Path) -> tuple[pl.DataFrame, TimeStyle]:

@@ -244,3 +244,11 @@ def test_a_freq_finer_than_the_data_is_forecast_with_a_note(tmp_path, capsys):
     assert code == 0
     assert ("note: 1 of 1 series have values further apart (median) than the 5min steps they are forecast at, "
             "so most of their steps are gaps: 'series' (every 1h)") in capsys.readouterr().err
+
+
+def test_offsets_in_whole_hours_are_read_as_postgres_writes_them(tmp_path):
+    from fleetcast.forecast.csvio import read_history
+    short = _write(tmp_path / "short.csv", ["2024-01-01 00:00:00+02,1", "2024-01-01 01:00:00+02,2"])
+    full = _write(tmp_path / "full.csv", ["2024-01-01 00:00:00+02:00,1", "2024-01-01 01:00:00+02:00,2"])
+    (frame, style), (expected, _) = read_history(short), read_history(full)
+    assert frame.equals(expected) and style.offset == "+02"
