@@ -58,10 +58,12 @@ def config_from(args: argparse.Namespace) -> ModelConfig:
     return dataclasses.replace(ModelConfig(), strategy=args.strategy, num_threads=args.threads)
 
 
-def check_output(path: str | None, flag: str) -> None:
-    """Fail before the work, not after it, when ``path`` cannot be a new file ('-' is stdout)."""
-    if path is None or path == "-":
+def check_output(path: str | None, flag: str, *, stdout: bool = True) -> None:
+    """Fail before the work, not after it, when ``path`` cannot be a new file ('-' is stdout if allowed)."""
+    if path is None or path == "-" and stdout:
         return
+    if path == "-":
+        raise FleetcastError(f"{flag}: give a file name ('-' would be a file named '-')")
     if Path(path).is_dir():
         raise FleetcastError(f"{flag} {path} is a directory; give a file name")
     if not Path(path).parent.is_dir():
@@ -70,7 +72,7 @@ def check_output(path: str | None, flag: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out")
-    check_output(args.model_card, "--model-card")
+    check_output(args.model_card, "--model-card", stdout=False)
     panel, style = panel_from_csv(args.input, args.freq, args.horizon)
     result = fit_forecast(panel, args.horizon, config=config_from(args), gate=not args.no_gate)
     to_stdout = args.out == "-"

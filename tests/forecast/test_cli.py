@@ -192,6 +192,12 @@ def test_forecast_to_stdout_keeps_small_values_distinct(tmp_path, capsys):
         assert 0.0005 < yhat < 0.005 and len(line.split(",")[2].rstrip("0")) > 6
 
 
+def test_the_model_card_is_not_written_to_a_file_named_dash(tmp_path, capsys):
+    src = _write(tmp_path / "load.csv", ["2024-01-01T00:00:00,1"])
+    assert main(["forecast", "--input", src, "--horizon", "6", "--out", "-", "--model-card", "-"]) == 2
+    assert "--model-card: give a file name" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("command", ["forecast", "backtest"])
 @pytest.mark.parametrize(("out", "message"), [
     ("missing/fc.csv", "--out: directory {tmp}/missing does not exist"),
