@@ -291,7 +291,8 @@ def score_backtest(run: BacktestRun, panel: Panel, level_power: float, mask: np.
     """Per series and method: RMSE, MAE, sMAPE, MASE, interval coverage and width (vectorised).
 
     Coverage is leave-one-window-out (in-sample when there is a single window). ``mask`` restricts
-    the scores to some backtest rows (windows).
+    the scores to some backtest rows (windows). ``windows`` counts the series' scored windows (those
+    with history enough before them and an observed target), which may be fewer than asked for.
     """
     keep = np.ones(run.rows.size, dtype=bool) if mask is None else mask
     series = np.unique(run.rows[keep])
@@ -301,6 +302,7 @@ def score_backtest(run: BacktestRun, panel: Panel, level_power: float, mask: np.
         per = {k: np.bincount(run.rows[keep], weights=v[keep], minlength=panel.n_series)[series]
                for k, v in sums.items()}
         n = per.pop("n")
+        windows = np.bincount(run.rows[keep], weights=sums["n"][keep] > 0, minlength=panel.n_series)[series]
         with np.errstate(invalid="ignore", divide="ignore"):
             cols = {"rmse": np.sqrt(per["se"] / n), "mae": per["ae"] / n, "smape": per["smape"] / n,
                     "mase": per["ae"] / n / run.mase_scale[series]}
@@ -308,11 +310,10 @@ def score_backtest(run: BacktestRun, panel: Panel, level_power: float, mask: np.
                 cols[f"coverage{level}"] = per[f"in{level}"] / per[f"m{level}"]
                 cols[f"width{level}"] = per[f"w{level}"] / per[f"m{level}"]
         frames.append(pl.DataFrame({
-            "series_id": [panel.ids[i] for i in series], "model": method, "n": n.astype(np.int64), **cols}))
+            "series_id": [panel.ids[i] for i in series], "model": method, "n": n.astype(np.int64), **cols,
+            "windows": windows.astype(np.int64)}))
     return pl.concat(frames).with_columns(
-        pl.lit(run.spec.windows).alias("windows"), pl.lit(run.spec.horizon).alias("horizon"),
-        pl.lit(run.spec.step).alias("step"),
-    )
+        pl.lit(run.spec.horizon).alias("horizon"), pl.lit(run.spec.step).alias("step"))
 
 
 def _row_sums(actual: np.ndarray, yhat: np.ndarray, intervals: dict) -> dict[str, np.ndarray]:

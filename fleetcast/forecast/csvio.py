@@ -331,12 +331,13 @@ def _infer(history: pl.DataFrame, lines: np.ndarray, name: str) -> Frequency:
         steps, counts = np.unique(diffs, return_counts=True)
         common = int(steps[np.argmax(counts)])
         off = np.flatnonzero(same & (np.diff(secs[order]) % common != 0))
+        said = "smallest step"
         if off.size:
-            step, bad = common, off
+            step, bad, said = common, off, "most steps are"
         where = (int(lines[order[bad[0] + 1]]) if bad.size
                  else int(lines[np.flatnonzero((secs - secs.min()) % step)[0]]))
         months = "; calendar months are no fixed step: forecast daily values" if step >= 28 * 86_400 else ""
-        raise InputError(f"irregular timestamps: cannot infer a frequency (most steps are {step} s, but this "
+        raise InputError(f"irregular timestamps: cannot infer a frequency ({said} {step} s, but this "
                          f"row is off that grid); pass --freq (e.g. --freq 5min){months}", path=name, line=where)
     try:
         return Frequency.parse(step)

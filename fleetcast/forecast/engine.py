@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -226,19 +227,24 @@ def caveats(panel: Panel, horizon: int, layout: Layout) -> list[str]:
     after it are unseen, so its intervals beyond the first weeks may be too narrow
     >>> caveats(p, 7, Layout.for_freq(f))
     []
+    >>> w = Frequency.parse("7d")  # steps longer than a day count as their days
+    >>> print(*caveats(Panel(["a"], np.datetime64("2024-01-01"), w, np.ones((1, 60)), np.array([0]),
+    ...                      np.array([59])), 12, Layout.for_freq(w)))  # doctest: +ELLIPSIS
+    1 of 1 series has less than a year plus the horizon of history (420 days, needs 455): ...
     """
     if horizon <= layout.week:
         return []
-    need = 365 * layout.day + horizon
+    step_days = panel.freq.seconds / 86_400  # weekly data has steps longer than a day
+    need = math.ceil(365 / step_days) + horizon
     span = panel.last - panel.first + 1
     short = span < need
     if not short.any():
         return []
-    n, days = int(short.sum()), int(np.median(span[short]) // layout.day)
+    n, days = int(short.sum()), int(np.median(span[short]) * step_days)
     which = "series has" if n == 1 else "series have"
     median = "" if n == 1 else " at the median"
     return [f"{n} of {panel.n_series} {which} less than a year plus the horizon of history ({days} days{median}, needs "
-            f"{-(-need // layout.day)}): the seasons after it are unseen, so {'its' if n == 1 else 'their'} "
+            f"{math.ceil(need * step_days)}): the seasons after it are unseen, so {'its' if n == 1 else 'their'} "
             f"intervals beyond the first weeks may be too narrow"]
 
 

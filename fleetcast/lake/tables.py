@@ -292,7 +292,8 @@ BACKTESTS = Table(
                "averaged with slot_mean)"),
         MODEL_VERSION,
         Column("horizon", pa.int32(), "steps forecast from each origin"),
-        Column("windows", pa.int32(), "rolling origins"),
+        Column("windows", pa.int32(), "rolling origins scored for this series (fewer than asked where "
+               "history was short)"),
         Column("step", pa.int32(), "steps between origins"),
         Column("n", pa.int64(), "observed points scored (gaps never count)"),
         Column("rmse", pa.float64(), "root mean squared error"),

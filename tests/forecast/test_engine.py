@@ -97,6 +97,7 @@ def test_a_backtest_with_one_scored_window_reports_no_coverage_and_keeps_the_mod
     result = fit_forecast(data, 288, "5min", config=small_config)
     # Then intervals cannot be checked out of sample: coverage and width are unknown, not 0
     assert (result.backtest["n"] == 288).all()
+    assert (result.backtest["windows"] == 1).all() and result.model_card["backtest"]["windows"] > 1  # of those asked
     assert result.backtest["coverage80"].is_nan().all() and result.backtest["width95"].is_nan().all()
     # And one window is no evidence against the model, which is kept, saying so
     chosen = result.backtest.filter(pl.col("chosen"))
