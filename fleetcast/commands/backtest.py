@@ -17,7 +17,7 @@ from fleetcast.forecast.backtest import (
     score_backtest,
 )
 from fleetcast.forecast.baselines import BASELINES
-from fleetcast.forecast.csvio import panel_from_csv, rounded, sparse_series_note
+from fleetcast.forecast.csvio import input_notes, panel_from_csv, rounded
 from fleetcast.forecast.features import Layout
 
 COLUMNS = ("rmse", "mae", "smape", "mase", "coverage80", "coverage95", "width80", "width95")
@@ -39,8 +39,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out")
-    panel, _ = panel_from_csv(args.input, args.freq, args.horizon)
-    if note := sparse_series_note(panel):
+    panel, _, skipped = panel_from_csv(args.input, args.freq, args.horizon)
+    for note in input_notes(panel, skipped):
         print(f"note: {note}", file=sys.stderr)
     layout = Layout.for_freq(panel.freq)
     spec = default_spec(panel, args.horizon, layout, args.windows, args.step)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from fleetcast.errors import FleetcastError
-from fleetcast.forecast.csvio import panel_from_csv, sparse_series_note, write_forecasts
+from fleetcast.forecast.csvio import input_notes, panel_from_csv, write_forecasts
 from fleetcast.forecast.engine import fit_forecast
 from fleetcast.forecast.model import ModelConfig
 from fleetcast.forecast.version import card_json
@@ -73,7 +73,7 @@ def check_output(path: str | None, flag: str, *, stdout: bool = True) -> None:
 def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out")
     check_output(args.model_card, "--model-card", stdout=False)
-    panel, style = panel_from_csv(args.input, args.freq, args.horizon)
+    panel, style, skipped = panel_from_csv(args.input, args.freq, args.horizon)
     result = fit_forecast(panel, args.horizon, config=config_from(args), gate=not args.no_gate)
     to_stdout = args.out == "-"
     try:
@@ -87,6 +87,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {result.forecasts.height} rows ({panel.n_series} series x {args.horizon} steps at "
           f"{panel.freq.name}) to {'stdout' if to_stdout else args.out}; model {result.model_version}; "
           f"published {published}", file=sys.stderr if to_stdout else sys.stdout)
-    for caveat in [*filter(None, [sparse_series_note(panel)]), *result.model_card["caveats"]]:
+    for caveat in [*input_notes(panel, skipped), *result.model_card["caveats"]]:
         print(f"note: {caveat}", file=sys.stderr)
     return 0

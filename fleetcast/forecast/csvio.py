@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from fleetcast.errors import FleetcastError, InputError
-from fleetcast.forecast.backtest import min_history
+from fleetcast.forecast.backtest import InsufficientHistory, list_reasons, usable_series
 from fleetcast.forecast.features import Layout
 from fleetcast.forecast.frequency import Frequency
 from fleetcast.forecast.panel import Panel, to_panel
@@ -252,8 +252,10 @@ def rounded(column: str) -> pl.Expr:
     return pl.when(x.abs() < 1).then(x.round_sig_figs(6)).otherwise(x.round(4)).alias(column)
 
 
-def panel_from_csv(path: str | Path, freq: str | None, horizon: int) -> tuple[Panel, TimeStyle]:
-    """Read a CSV into a panel, with one-line errors for every way the input can be unusable.
+def panel_from_csv(path: str | Path, freq: str | None, horizon: int
+                   ) -> tuple[Panel, TimeStyle, dict[str, str]]:
+    """Read a CSV into a panel of the series with history enough for ``horizon``, with one-line
+    errors for every way the input can be unusable; also returns the series left out, and why.
 
     Without ``freq`` the times must lie on one regular grid (gaps allowed); with it, times are
     floored onto the grid that starts at the first time and values sharing a bin are averaged.
@@ -269,20 +271,19 @@ def panel_from_csv(path: str | Path, freq: str | None, horizon: int) -> tuple[Pa
     else:
         step = _infer(history, lines, name)
     panel = to_panel(history, step, snap=True)
-    layout = Layout.for_freq(panel.freq)
-    need = min_history(horizon, layout)
-    span = panel.last - panel.first + 1
-    observed = np.sum(~np.isnan(panel.values), axis=1)
-    short = [f"{sid!r} ({int(obs)} values over {int(sp)} steps)"
-             for sid, sp, obs in zip(panel.ids, span, observed, strict=True) if sp < need or obs < need // 2]
-    if short:
-        which = (f"series {short[0]}" if panel.n_series == 1 else
-                 f"{len(short)} of {panel.n_series} series: {', '.join(short[:5])}{' …' if len(short) > 5 else ''}")
-        raise InputError(
-            f"too little history for a {horizon}-step forecast at {panel.freq.name} in {which}; each series "
-            f"needs at least {need} steps ({horizon} for the horizon + {need - horizon} to learn from) with "
-            f"{need // 2} values: leave those series out or shorten --horizon", path=name)
-    return panel, style
+    try:
+        usable, skipped = usable_series(panel, horizon, Layout.for_freq(panel.freq))
+    except InsufficientHistory as exc:
+        raise InputError(f"{exc}; shorten --horizon or give more history", path=name) from None
+    return usable, style, skipped
+
+
+def input_notes(panel: Panel, skipped: dict[str, str]) -> list[str]:
+    """Notes for stderr on what :func:`panel_from_csv` read: the series left out (the others are
+    forecast), and series whose values are further apart than the step."""
+    total = panel.n_series + len(skipped)
+    left_out = [f"left out {len(skipped)} of {total} series: {list_reasons(skipped)}"] if skipped else []
+    return left_out + [note for note in [sparse_series_note(panel)] if note]
 
 
 def sparse_series_note(panel: Panel) -> str | None:

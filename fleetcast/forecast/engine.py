@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -28,10 +27,10 @@ from fleetcast.forecast.backtest import (
     BacktestRun,
     choose_level_power,
     default_spec,
-    min_history,
     pooled_scores,
     run_backtest,
     score_backtest,
+    usable_series,
     with_averaged,
 )
 from fleetcast.forecast.baselines import baseline_forecasts
@@ -42,10 +41,6 @@ from fleetcast.forecast.gate import decide
 from fleetcast.forecast.model import GlobalModel, ModelConfig
 from fleetcast.forecast.panel import Panel, panel_frame, to_panel
 from fleetcast.forecast.version import model_card, model_version
-
-
-class InsufficientHistory(ValueError):
-    """No series has enough history for the requested horizon."""
 
 
 @dataclass
@@ -154,7 +149,7 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     config = config or ModelConfig()
     panel = history if isinstance(history, Panel) else to_panel(history, freq, snap=snap)
     layout = Layout.for_freq(panel.freq)
-    panel, skipped = _usable(panel, horizon, layout)
+    panel, skipped = usable_series(panel, horizon, layout)
     spec = default_spec(panel, horizon, layout, windows, step)
     run = run_backtest(panel, spec, config, layout, with_final=_refit_needed(panel, config, layout, horizon))
     power = choose_level_power(run)
@@ -256,26 +251,6 @@ def _unchecked(scores: pl.DataFrame, n_series: int) -> list[str]:
     which, its = ("series has", "its") if n == 1 else ("series have", "their")
     return [f"{n} of {n_series} {which} history for one backtest window only: {its} intervals are not checked "
             f"out of sample and may be far too narrow"]
-
-
-def _usable(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, dict[str, str]]:
-    """Drop series with too little history for the horizon; raise when none is left."""
-    need = min_history(horizon, layout)
-    observed = np.sum(~np.isnan(panel.values), axis=1)
-    span = panel.last - panel.first + 1
-    ok = (span >= need) & (observed >= need // 2)
-    skipped = {
-        sid: f"too little history for a {horizon}-step forecast: {int(obs)} values over {int(sp)} steps "
-             f"(needs {need} steps, half of them observed)"
-        for sid, good, obs, sp in zip(panel.ids, ok, observed, span, strict=True) if not good
-    }
-    if not ok.any():
-        raise InsufficientHistory(next(iter(skipped.values())))
-    if ok.all():
-        return panel, skipped
-    keep = np.flatnonzero(ok)
-    return dataclasses.replace(panel, ids=[panel.ids[i] for i in keep], values=panel.values[keep],
-                               first=panel.first[keep], last=panel.last[keep]), skipped
 
 
 def _forecast_frame(result: ForecastResult, version: str) -> pl.DataFrame:

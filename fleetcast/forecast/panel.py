@@ -55,6 +55,11 @@ class Panel:
         step = np.timedelta64(self.freq.seconds, "s").astype("timedelta64[us]")
         return self.start + np.asarray(index, dtype=np.int64) * step
 
+    def subset(self, rows: np.ndarray) -> Panel:
+        """The panel of series ``rows`` only."""
+        return Panel([self.ids[i] for i in rows], self.start, self.freq, self.values[rows], self.first[rows],
+                     self.last[rows])
+
     def truncated(self, cutoff: np.ndarray) -> Panel:
         """The same panel with every value after ``cutoff[i]`` masked (for honest backtests)."""
         values = self.values.copy()

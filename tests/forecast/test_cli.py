@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import numpy as np
+import polars as pl
 import pytest
 
 from fleetcast.cli import main
@@ -210,16 +211,33 @@ def test_an_output_that_cannot_be_written_fails_before_the_work(tmp_path, capsys
     assert code == 2 and message.format(tmp=tmp_path) in err, err
 
 
-def test_too_short_series_are_all_named_in_one_error(tmp_path, capsys):
+def test_too_short_series_are_left_out_and_named_and_the_others_forecast(tmp_path, capsys):
     # Given five series of which two are too short for the horizon, one of them all gaps
     rows = [f"{r},{sid}" for sid in ("a", "b", "c") for r in _hourly(days=4)]
     rows += [f"{r},short" for r in _hourly(days=1)] + [f"{r.split(',')[0]},,empty" for r in _hourly(days=4)]
     src = _write(tmp_path / "fleet.csv", rows, header="timestamp,value,series_id")
-    # Then the error lists both, with what they have
+    # When they are forecast
+    out = tmp_path / "o.csv"
+    assert main(["forecast", "--input", src, "--horizon", "24", "--out", str(out)]) == 0
+    # Then the three others are, and a note names the two left out with what they have
+    assert sorted(pl.read_csv(out)["series_id"].unique()) == ["a", "b", "c"]
+    err = capsys.readouterr().err
+    assert ("note: left out 2 of 5 series: 'empty': too little history for a 24-step forecast at 1h: 0 values over "
+            "96 steps (needs 72 steps, half of them observed); 'short': too little history for a 24-step forecast "
+            "at 1h: 22 values over 24 steps") in err, err
+    # And the backtest leaves them out the same way
+    assert main(["backtest", "--input", src, "--horizon", "24"]) == 0
+    captured = capsys.readouterr()
+    assert "backtest: 3 series at 1h" in captured.out and "note: left out 2 of 5 series" in captured.err
+
+
+def test_a_file_whose_series_are_all_too_short_is_refused_naming_them(tmp_path, capsys):
+    rows = [f"{r},{sid}" for sid in ("a", "b") for r in _hourly(days=1)]
+    src = _write(tmp_path / "fleet.csv", rows, header="timestamp,value,series_id")
     assert main(["forecast", "--input", src, "--horizon", "24", "--out", str(tmp_path / "o.csv")]) == 2
     err = capsys.readouterr().err
-    assert ("too little history for a 24-step forecast at 1h in 2 of 5 series: 'empty' (0 values over 96 steps), "
-            "'short' (22 values over 24 steps); each series needs at least 72 steps") in err, err
+    assert "fleet.csv: all 2 series: 'a': too little history for a 24-step forecast at 1h: 22 values over 24 steps" in err, err
+    assert "shorten --horizon or give more history" in err and "Traceback" not in err
 
 
 def test_a_negative_thread_count_is_refused(tmp_path, capsys):
