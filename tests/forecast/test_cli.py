@@ -236,7 +236,8 @@ def test_a_file_whose_series_are_all_too_short_is_refused_naming_them(tmp_path, 
     src = _write(tmp_path / "fleet.csv", rows, header="timestamp,value,series_id")
     assert main(["forecast", "--input", src, "--horizon", "24", "--out", str(tmp_path / "o.csv")]) == 2
     err = capsys.readouterr().err
-    assert "fleet.csv: all 2 series: 'a': too little history for a 24-step forecast at 1h: 22 values over 24 steps" in err, err
+    assert ("fleet.csv: all 2 series: 'a': too little history for a 24-step forecast at 1h: 22 values over "
+            "24 steps") in err, err
     assert "shorten --horizon or give more history" in err and "Traceback" not in err
 
 
