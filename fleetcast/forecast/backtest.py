@@ -168,6 +168,7 @@ class BacktestRun:
     blend: float = 1.0
     model: GlobalModel | None = None
     final: GlobalModel | None = None
+    week: int = 0
     _studentised: dict = field(default_factory=dict)
 
     def studentised(self, method: str, level_power: float) -> tuple[np.ndarray, ErrorScale, np.ndarray]:
@@ -182,7 +183,7 @@ class BacktestRun:
         """Conformal calibration of ``method`` from these residuals (quantiles from ``mask`` rows)."""
         u, errors, _ = self.studentised(method, level_power)
         return Calibration.from_studentised(u if mask is None else u[mask], self.steps, self.spec.horizon,
-                                            errors, level_power)
+                                            errors, level_power, self.week)
 
 
 def backtest_origins(panel: Panel, spec: BacktestSpec, layout: Layout
@@ -260,7 +261,7 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
     period = layout.week if np.median(first_cutoff - panel.first) > 2 * layout.week else layout.day
     return BacktestRun(spec, rows, origins, window, steps, actual, scale, forecasts,
                        mase_scales(panel.values, first_cutoff, max(period, 1)), layout.day, groups, weight,
-                       models[-1], final)
+                       models[-1], final, layout.week)
 
 
 def with_averaged(forecasts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -16,6 +16,12 @@ a forecast is at its own origin, so the quantiles stay calibrated for the adapti
 
 Quantiles are taken per bucket of horizon steps (each bucket holding enough residuals), with the
 finite-sample conformal correction, separately for the lower and upper tail (asymmetric intervals).
+Beyond a week, a bucket's tails are never narrower than those of the buckets a whole number of weeks
+before it (its *ancestors*): uncertainty does not shrink from one week to the same time of a later
+week, and where few windows span the long horizons their residuals come from one stretch of time and
+understate it (measured on daily series 90 days ahead: docs/adr/0005). Within a week the tails may
+differ: the backtest's origins share a time of day, so a bucket is also a time of day (and of the
+week), and errors at busy hours and at night, or on weekdays and at weekends, differ.
 """
 
 from __future__ import annotations
@@ -96,28 +102,35 @@ class Calibration:
     residuals: list[np.ndarray]
     errors: ErrorScale
     level_power: float
+    ancestors: np.ndarray | None = None
 
     @classmethod
     def fit(cls, actual: np.ndarray, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray,
             origins: np.ndarray, *, steps: np.ndarray | None = None, horizon: int | None = None,
-            level_power: float = 0.5, decay: float | None = None) -> Calibration:
+            level_power: float = 0.5, decay: float | None = None, week: int = 0) -> Calibration:
         """Calibrate from backtest forecasts ``yhat`` (windows x steps) of series ``rows`` vs ``actual``.
 
-        ``steps`` are the horizon steps of the columns (default ``1..yhat.shape[1]``).
+        ``steps`` are the horizon steps of the columns (default ``1..yhat.shape[1]``); ``week`` the
+        steps in a week (see :meth:`from_studentised`).
         """
         steps = np.arange(1, yhat.shape[1] + 1) if steps is None else np.asarray(steps)
         horizon = horizon or int(steps.max())
         u, errors, _ = studentise(actual, yhat, scale, rows, origins, steps, level_power, decay or horizon)
-        return cls.from_studentised(u, steps, horizon, errors, level_power)
+        return cls.from_studentised(u, steps, horizon, errors, level_power, week)
 
     @classmethod
     def from_studentised(cls, u: np.ndarray, steps: np.ndarray, horizon: int, errors: ErrorScale,
-                         level_power: float) -> Calibration:
-        """Quantiles of already studentised residuals ``u`` (rows x steps) per horizon bucket."""
+                         level_power: float, week: int = 0) -> Calibration:
+        """Quantiles of already studentised residuals ``u`` (rows x steps) per horizon bucket.
+
+        ``week`` is the number of steps in a week (0: no bucket inherits another's tails).
+        """
         col_bucket = _buckets(np.sum(np.isfinite(u), axis=0))
         residuals = [np.sort(_finite(u[:, col_bucket == b])) for b in range(int(col_bucket.max()) + 1)]
         nearest = np.clip(np.searchsorted(steps, np.arange(1, horizon + 1)), 0, steps.size - 1)
-        return cls(horizon, col_bucket[nearest], residuals, errors, level_power)
+        bucket_of_step = col_bucket[nearest]
+        return cls(horizon, bucket_of_step, residuals, errors, level_power,
+                   _ancestors(bucket_of_step, len(residuals), week))
 
     def _sigma(self, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray, origins: np.ndarray,
                factor: np.ndarray | None) -> np.ndarray:
@@ -135,9 +148,17 @@ class Calibration:
         ``yhat`` is ``len(rows) x len(steps)`` (steps default to ``1..``); ``factor`` is the error
         factor of each row when already known.
         """
-        zq = np.array([_conformal_quantile(r, q) for r in self.residuals])
+        zq = self._bucket_quantiles(q)
         return yhat + zq[self._bucket(yhat.shape[1], steps)][None, :] * self._sigma(
             yhat, scale, rows, origins, factor)
+
+    def _bucket_quantiles(self, q: float) -> np.ndarray:
+        """Each bucket's ``q`` quantile, no nearer the centre than its ancestors'."""
+        zq = np.array([_conformal_quantile(r, q) for r in self.residuals])
+        if self.ancestors is None:
+            return zq
+        spread = np.where(self.ancestors, zq[None, :], np.nan)
+        return np.nanmax(spread, axis=1) if q >= 0.5 else np.nanmin(spread, axis=1)
 
     def interval(self, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray, origins: np.ndarray,
                  level: float, steps: np.ndarray | None = None, factor: np.ndarray | None = None
@@ -155,17 +176,21 @@ class Calibration:
         z = np.broadcast_to(z, yhat.shape)
         out = np.full(yhat.shape, np.nan)
         buckets = self._bucket(yhat.shape[1], None)
-        for b, res in enumerate(self.residuals):
+        for b in range(len(self.residuals)):
             cols = buckets == b
-            if not cols.any() or res.size == 0:
+            if not cols.any():
                 continue
-            above = res.size - np.searchsorted(res, z[:, cols], side="right")
-            out[:, cols] = (above + 0.5) / (res.size + 1.0)
+            family = np.flatnonzero(self.ancestors[b]) if self.ancestors is not None else [b]
+            probs = np.array([_tail_above(self.residuals[a], z[:, cols]) for a in family])
+            # the wider tail on either side, as in the quantiles: above the forecast the most likely
+            # to exceed, below it the least
+            out[:, cols] = np.where(z[:, cols] > 0, np.nanmax(probs, axis=0), np.nanmin(probs, axis=0))
         return np.where(np.isnan(z), np.nan, out)
 
     def quantile_table(self, probs=(0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)) -> dict:
         """The normalised residual quantiles per horizon bucket (for the model card and risk code)."""
         steps = np.arange(1, self.horizon + 1)
+        table = np.array([self._bucket_quantiles(p) for p in probs])
         return {
             "level_power": self.level_power,
             "probs": list(probs),
@@ -173,7 +198,7 @@ class Calibration:
                 {"first_step": int(steps[self.bucket_of_step == b].min()),
                  "last_step": int(steps[self.bucket_of_step == b].max()),
                  "n": int(res.size),
-                 "quantiles": [round(float(_conformal_quantile(res, p)), 4) for p in probs]}
+                 "quantiles": [round(float(table[j, b]), 4) for j in range(len(probs))]}
                 for b, res in enumerate(self.residuals)
             ],
         }
@@ -206,6 +231,34 @@ def _conformal_quantile(sorted_res: np.ndarray, q: float) -> float:
         return np.nan
     k = int(np.ceil((n + 1) * q)) - 1 if q >= 0.5 else int(np.floor((n + 1) * q)) - 1
     return float(sorted_res[min(max(k, 0), n - 1)])  # not np.clip: this runs thousands of times
+
+
+def _tail_above(sorted_res: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """P(residual > z) from sorted residuals (NaN when there are none)."""
+    if sorted_res.size == 0:
+        return np.full(z.shape, np.nan)
+    above = sorted_res.size - np.searchsorted(sorted_res, z, side="right")
+    return (above + 0.5) / (sorted_res.size + 1.0)
+
+
+def _ancestors(bucket_of_step: np.ndarray, n_buckets: int, cycle: int) -> np.ndarray | None:
+    """``A[b, a]``: bucket ``a`` holds a step a whole number of ``cycle`` steps before one of bucket
+    ``b``'s (every bucket is its own ancestor). None when the horizon is a cycle or less.
+
+    Examples
+    --------
+    >>> _ancestors(np.array([0, 0, 1, 1, 2, 2]), 3, 2).astype(int).tolist()
+    [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
+    >>> _ancestors(np.array([0, 1, 1, 2]), 3, 4) is None
+    True
+    """
+    if cycle <= 0 or cycle >= bucket_of_step.size:
+        return None
+    a = np.eye(n_buckets, dtype=bool)
+    for step in range(cycle, bucket_of_step.size):  # buckets follow the steps, so parents come first
+        child, parent = bucket_of_step[step], bucket_of_step[step - cycle]
+        a[child] |= a[parent]
+    return a
 
 
 def _finite(a: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from fleetcast.forecast.features import Layout
 from fleetcast.forecast.model import GlobalModel, ModelConfig
 from fleetcast.forecast.panel import Panel, as_datetime
 
-ENGINE_VERSION = 5  # 5: the gate may publish the model averaged with the slot mean; no test on too few windows
+ENGINE_VERSION = 6  # 6: interval tails no narrower than at the same time of an earlier week
 
 
 def data_fingerprint(panel: Panel) -> str:
@@ -40,7 +40,7 @@ def model_version(panel: Panel, config: ModelConfig, layout: Layout, horizon: in
     >>> f = Frequency.parse("1h")
     >>> p = Panel(["a"], np.datetime64("2024-01-01"), f, np.ones((1, 48)), np.array([0]), np.array([47]))
     >>> v = model_version(p, ModelConfig(), Layout.for_freq(f), 24)
-    >>> v.startswith("lgbm-direct-v5:"), v == model_version(p, ModelConfig(), Layout.for_freq(f), 24)
+    >>> v.startswith("lgbm-direct-v6:"), v == model_version(p, ModelConfig(), Layout.for_freq(f), 24)
     (True, True)
     """
     settings = {k: v for k, v in config.as_dict().items() if k != "num_threads"}
@@ -84,7 +84,8 @@ def model_card(version: str, panel: Panel, config: ModelConfig, layout: Layout, 
                      "refits": refits, "scores": _rounded(scores)},
         "quality_gate": {"published": published},
         "intervals": {"method": "split conformal, rolling-origin residuals per horizon bucket, normalised "
-                                "by local level and predicted level, per-series error factor",
+                                "by local level and predicted level, per-series error factor; no bucket's "
+                                "tails narrower than at the same time of an earlier week",
                       "residual_quantiles": calibration.quantile_table()},
         "caveats": caveats or [],
     }

@@ -54,6 +54,26 @@ def test_conformal_intervals_cover_fresh_draws_of_the_same_noise():
     assert abs(p.mean() - (fresh > 55.0).mean()) < 0.02
 
 
+def test_intervals_are_no_narrower_than_at_the_same_time_of_an_earlier_week():
+    # Given backtest residuals over two weeks of two steps each, the first week's first step the noisiest
+    rng = np.random.default_rng(1)
+    yhat = np.full((300, 4), 100.0)
+    actual = yhat + rng.normal(0.0, 1.0, yhat.shape) * np.array([10.0, 5.0, 2.0, 5.0])
+    args = (actual, yhat, np.full(300, 100.0), np.zeros(300, int), np.arange(300) * 4)
+    own, inherited = (Calibration.fit(*args, level_power=0.0, week=w) for w in (0, 2))
+    at = (np.full((1, 4), 100.0), np.array([100.0]), np.array([0]), np.array([1200]))
+    # Then each step keeps its own spread without weeks, and with them step 3 is as wide as step 1
+    width = {name: np.subtract(*cal.interval(*at, 80)[::-1])[0] for name, cal in (("own", own), ("day", inherited))}
+    assert width["own"][2] < 0.3 * width["own"][0] and np.allclose(width["day"][:2], width["own"][:2])
+    assert width["day"][2] == width["day"][0] and width["day"][3] >= max(width["own"][3], width["own"][1])
+    # But within a week a later step may be narrower (it is another time of the week)
+    assert width["day"][1] < 0.7 * width["day"][0]
+    # And probabilities read the same tails as the intervals
+    hi = inherited.quantile(*at, 0.9)
+    p = inherited.prob_above(*at, hi)
+    assert np.allclose(p, 0.1, atol=0.01) and p[0, 2] == p[0, 0]
+
+
 def test_results_are_written_to_the_lake_and_rerunning_replaces_them(tmp_path, small_config):
     data = generate_fleet(3, 15, "1h", seed=1).select("series_id", "ts", "value")
     result = fit_forecast(data, 6, "1h", config=small_config)
