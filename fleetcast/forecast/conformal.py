@@ -181,6 +181,9 @@ class Calibration:
             if not cols.any():
                 continue
             family = np.flatnonzero(self.ancestors[b]) if self.ancestors is not None else [b]
+            family = [a for a in family if self.residuals[a].size]
+            if not family:
+                continue
             probs = np.array([_tail_above(self.residuals[a], z[:, cols]) for a in family])
             # the wider tail on either side, as in the quantiles: above the forecast the most likely
             # to exceed, below it the least
@@ -234,9 +237,7 @@ def _conformal_quantile(sorted_res: np.ndarray, q: float) -> float:
 
 
 def _tail_above(sorted_res: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """P(residual > z) from sorted residuals (NaN when there are none)."""
-    if sorted_res.size == 0:
-        return np.full(z.shape, np.nan)
+    """P(residual > z) from (non-empty) sorted residuals."""
     above = sorted_res.size - np.searchsorted(sorted_res, z, side="right")
     return (above + 0.5) / (sorted_res.size + 1.0)
 
