@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from fleetcast.commands._common import add_input_options, ingest_options, print_ingest_summary
 from fleetcast.lake.local import LocalLake
@@ -23,4 +24,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_ingest_summary(result.ingest, lake, result.seconds)
         print(f"run {result.run_id}")
+    if result.not_forecast:
+        from fleetcast.forecast.backtest import list_reasons  # already loaded: the run forecast
+
+        print(f"note: not forecast, {len(result.not_forecast)} series: {list_reasons(result.not_forecast)}",
+              file=sys.stderr)
     return 0

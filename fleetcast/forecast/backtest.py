@@ -59,7 +59,11 @@ class BacktestSpec:
 
 
 class InsufficientHistory(ValueError):
-    """No series has enough history for the requested horizon."""
+    """No series has enough history for the requested horizon (``skipped``: why, per series)."""
+
+    def __init__(self, message: str, skipped: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.skipped = skipped or {}
 
 
 def min_history(horizon: int, layout: Layout) -> int:
@@ -81,7 +85,7 @@ def usable_series(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, di
     }
     if not ok.any():
         listed = list_reasons(skipped)
-        raise InsufficientHistory(listed if len(skipped) == 1 else f"all {len(skipped)} series: {listed}")
+        raise InsufficientHistory(listed if len(skipped) == 1 else f"all {len(skipped)} series: {listed}", skipped)
     return (panel if ok.all() else panel.subset(np.flatnonzero(ok))), skipped
 
 

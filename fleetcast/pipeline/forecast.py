@@ -67,12 +67,16 @@ def forecast_shards(lake: Any, shards: list[int], run_id: str, *,
                                "observations": observations.height, "forecasts": 0, "skipped": {}}
     versions = []
     for op in OPERATIONAL:
-        result = _operational(observations, op)
+        try:
+            result = _operational(observations, op)
+        except InsufficientHistory as exc:  # every series of this kind is too short: say which, and why
+            summary["skipped"].update(_readable(exc.skipped))
+            continue
         if result is None:
             continue
         write_results(lake, result, run_id, metric="", granularity=op.granularity, purpose=op.purpose)
         summary["forecasts"] += result.forecasts.height
-        summary["skipped"].update({k.replace(SEP, "/"): v for k, v in result.skipped.items()})
+        summary["skipped"].update(_readable(result.skipped))
         versions.append(result.model_version)
     capacity = assess(daily_stats(finest_means(observations)), risk)
     _write_by_shard(lake, RISK_FLAGS, capacity.flags, run_id, shards, key="part")
@@ -88,6 +92,11 @@ def forecast_shards(lake: Any, shards: list[int], run_id: str, *,
     return summary
 
 
+def _readable(skipped: dict[str, str]) -> dict[str, str]:
+    """Skipped series named ``server/metric``."""
+    return {k.replace(SEP, "/"): v for k, v in skipped.items()}
+
+
 def _write_by_shard(lake: Any, table, frame: pl.DataFrame, run_id: str, shards: list[int], key: str) -> None:
     """One file per shard (an empty shard gets an empty file: a re-run replaces what it had)."""
     frame = frame.with_columns(pl.col("series_id").map_elements(shard_of, return_dtype=pl.Int32).alias("_shard"))
@@ -97,7 +106,8 @@ def _write_by_shard(lake: Any, table, frame: pl.DataFrame, run_id: str, shards: 
 
 
 def _operational(observations: pl.DataFrame, op: Operational):
-    """Fit one operational forecast on each series' last ``history_days``; None without usable history."""
+    """Fit one operational forecast on each series' last ``history_days``; None without series of this
+    kind (:class:`InsufficientHistory` when they are all too short)."""
     log_ids = observations.filter(pl.col("metric") == "request_count")["series_id"].unique()
     logs = pl.col("series_id").is_in(log_ids.implode())
     kind = logs if op.purpose == "requests" else ~logs
@@ -107,7 +117,4 @@ def _operational(observations: pl.DataFrame, op: Operational):
     since = pl.col("ts").max().over("series_id", "metric") - timedelta(days=op.history_days)
     history = chosen.filter(pl.col("ts") >= since).select(
         (pl.col("series_id") + SEP + pl.col("metric")).alias("series_id"), "ts", "value")
-    try:
-        return fit_forecast(history, op.horizon, op.granularity)
-    except InsufficientHistory:
-        return None
+    return fit_forecast(history, op.horizon, op.granularity)

@@ -8,7 +8,7 @@ are appended to ``<lake>/events.jsonl`` (the EventBridge bus's stand-in).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleetcast.errors import FleetcastError
@@ -28,6 +28,7 @@ class RunResult:
     ingest: IngestResult | None
     seconds: float
     events: int = 0  # new CapacityRiskDetected events
+    not_forecast: dict[str, str] = field(default_factory=dict)  # series (server/metric) left out, and why
 
 
 def run_pipeline(paths: list[Path], lake: LocalLake, *, trigger: str, options: IngestOptions = IngestOptions(),
@@ -49,17 +50,19 @@ def run_pipeline(paths: list[Path], lake: LocalLake, *, trigger: str, options: I
         record.lines_read = sum(s.lines_read for s in result.sources)
         record.lines_rejected = sum(s.lines_rejected for s in result.sources)
         record.gaps = result.gaps
-    events = 0
+    events, not_forecast = 0, {}
     if forecast:
-        events = _forecast_and_plan(lake, record, progress)
+        events, not_forecast = _forecast_and_plan(lake, record, progress)
     else:
         record.series, record.observations = (result.series, result.observations) if result else (0, 0)
-    record.finish(lake, "succeeded", f"ingested {len(paths)} input(s); {events} new capacity risk(s)")
-    return RunResult(record.run_id, result, time.perf_counter() - start, events)
+    left_out = f"; {len(not_forecast)} series too short to forecast" if not_forecast else ""
+    record.finish(lake, "succeeded", f"ingested {len(paths)} input(s); {events} new capacity risk(s){left_out}")
+    return RunResult(record.run_id, result, time.perf_counter() - start, events, not_forecast)
 
 
-def _forecast_and_plan(lake: LocalLake, record: RunRecord, progress: Progress) -> int:
-    """Forecast every shard at once (one model per kind of series), then risk and plans; new events."""
+def _forecast_and_plan(lake: LocalLake, record: RunRecord, progress: Progress) -> tuple[int, dict[str, str]]:
+    """Forecast every shard at once (one model per kind of series), then risk and plans; the number of
+    new events, and the series not forecast with why."""
     from fleetcast.pipeline.forecast import forecast_shards  # LightGBM: only when forecasting
     from fleetcast.pipeline.risk_plan import assess_run
 
@@ -72,4 +75,4 @@ def _forecast_and_plan(lake: LocalLake, record: RunRecord, progress: Progress) -
     JsonLinesPublisher(lake.root / EVENTS_FILE).publish(events)
     record.series, record.observations = summary["series"], summary["observations"]
     record.model_version = summary["model_version"]
-    return len(events)
+    return len(events), summary["skipped"]

@@ -59,3 +59,18 @@ def test_ingest_a_generated_access_log(tmp_path):
     counts = LocalLake(tmp_path / "lake").read(t.OBSERVATIONS).filter(pl.col("metric") == "request_count")
     joined = counts.join(truth.minutes.rename({"minute": "ts"}), on="ts")
     assert joined.height >= 2 * 1440 - 2 and (joined["value"] == joined["lines"]).all()
+
+
+def test_a_run_on_too_little_history_names_the_series_it_could_not_forecast(tmp_path, capsys):
+    # Given two days of metrics from ten servers: too little for a 48-hour forecast
+    metrics = generate_fleet(n_servers=10, days=60, seed=3).metrics
+    recent = metrics.filter(pl.col("timestamp") >= pl.col("timestamp").max() - pl.duration(days=2))
+    path = write_metrics(recent, tmp_path / "recent.csv")
+    # When they are run through the pipeline
+    assert main(["run", str(path), "--lake", str(tmp_path / "lake"), "--quiet"]) == 0
+    # Then the run succeeds, and says which series it could not forecast and why (none silently lost)
+    err = capsys.readouterr().err
+    assert ("note: not forecast, 40 series: 'batch-01/cpu_mean': too little history for a 48-step forecast at 1h: "
+            "49 values over 49 steps (needs 96 steps") in err, err
+    message = LocalLake(tmp_path / "lake").read(t.RUNS)["message"][0]
+    assert message.endswith("; 40 series too short to forecast"), message
