@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from fleetcast.commands._common import add_input_options, ingest_options, print_ingest_summary
+from fleetcast.forecast.panel import list_reasons
 from fleetcast.lake.local import LocalLake
 from fleetcast.pipeline.run import run_pipeline
 from fleetcast.progress import Progress
@@ -25,8 +26,6 @@ def run(args: argparse.Namespace) -> int:
         print_ingest_summary(result.ingest, lake, result.seconds)
         print(f"run {result.run_id}")
     if result.not_forecast:
-        from fleetcast.forecast.backtest import list_reasons  # already loaded: the run forecast
-
         print(f"note: not forecast, {len(result.not_forecast)} series: {list_reasons(result.not_forecast)}",
               file=sys.stderr)
     return 0

@@ -14,7 +14,7 @@ this engine at daily frequency (see that module).
 
 from importlib import import_module
 
-_EXPORTS = {"ForecastResult": "engine", "InsufficientHistory": "backtest", "fit_forecast": "engine",
+_EXPORTS = {"ForecastResult": "engine", "InsufficientHistory": "panel", "fit_forecast": "engine",
             "Frequency": "frequency", "ModelConfig": "model"}
 __all__ = sorted(_EXPORTS)
 

@@ -25,7 +25,7 @@ from fleetcast.forecast.decompose import MIN_CYCLES, blend_weight
 from fleetcast.forecast.features import Layout
 from fleetcast.forecast.metrics import interval_scores, mase_scales, point_scores
 from fleetcast.forecast.model import GlobalModel, ModelConfig
-from fleetcast.forecast.panel import Panel
+from fleetcast.forecast.panel import Panel, min_history
 
 MODEL = "lgbm"
 AVERAGED = "lgbm_slot_mean"  # the model averaged with the slot-mean baseline (a rival in the quality gate)
@@ -56,49 +56,6 @@ class BacktestSpec:
     @property
     def span(self) -> int:
         return self.horizon + (self.windows - 1) * self.step
-
-
-class InsufficientHistory(ValueError):
-    """No series has enough history for the requested horizon (``skipped``: why, per series)."""
-
-    def __init__(self, message: str, skipped: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.skipped = skipped or {}
-
-
-def min_history(horizon: int, layout: Layout) -> int:
-    """Steps of history a series needs before a forecast of ``horizon`` steps can be backtested."""
-    return horizon + max(2 * layout.day, 28)
-
-
-def usable_series(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, dict[str, str]]:
-    """The panel without the series too short for ``horizon`` (:func:`min_history`, half of it
-    observed), and why each was left out; raises :class:`InsufficientHistory` when none is left."""
-    need = min_history(horizon, layout)
-    observed = np.sum(~np.isnan(panel.values), axis=1)
-    span = panel.last - panel.first + 1
-    ok = (span >= need) & (observed >= need // 2)
-    skipped = {
-        sid: f"too little history for a {horizon}-step forecast at {panel.freq.name}: {int(obs)} values over "
-             f"{int(sp)} steps (needs {need} steps, half of them observed)"
-        for sid, good, obs, sp in zip(panel.ids, ok, observed, span, strict=True) if not good
-    }
-    if not ok.any():
-        listed = list_reasons(skipped)
-        raise InsufficientHistory(listed if len(skipped) == 1 else f"all {len(skipped)} series: {listed}", skipped)
-    return (panel if ok.all() else panel.subset(np.flatnonzero(ok))), skipped
-
-
-def list_reasons(reasons: dict[str, str], most: int = 5) -> str:
-    """``'a': why; 'b': why; and 3 more`` for messages.
-
-    Examples
-    --------
-    >>> list_reasons({"a": "short", "b": "empty"}, most=1)
-    "'a': short; and 1 more"
-    """
-    shown = "; ".join(f"{sid!r}: {why}" for sid, why in list(reasons.items())[:most])
-    return shown + (f"; and {len(reasons) - most} more" if len(reasons) > most else "")
 
 
 def default_spec(panel: Panel, horizon: int, layout: Layout, windows: int | None = None,

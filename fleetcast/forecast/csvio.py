@@ -27,10 +27,9 @@ import numpy as np
 import polars as pl
 
 from fleetcast.errors import FleetcastError, InputError
-from fleetcast.forecast.backtest import InsufficientHistory, list_reasons, usable_series
 from fleetcast.forecast.features import Layout
 from fleetcast.forecast.frequency import Frequency
-from fleetcast.forecast.panel import Panel, to_panel
+from fleetcast.forecast.panel import InsufficientHistory, Panel, list_reasons, to_panel, usable_series
 
 GAP_TOKENS = {"", "na", "nan", "null", "none"}
 _TS = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:([T ])(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$")

@@ -30,7 +30,6 @@ from fleetcast.forecast.backtest import (
     pooled_scores,
     run_backtest,
     score_backtest,
-    usable_series,
     with_averaged,
 )
 from fleetcast.forecast.baselines import baseline_forecasts
@@ -39,7 +38,7 @@ from fleetcast.forecast.features import Layout, local_scale
 from fleetcast.forecast.frequency import Frequency
 from fleetcast.forecast.gate import decide
 from fleetcast.forecast.model import GlobalModel, ModelConfig
-from fleetcast.forecast.panel import Panel, panel_frame, to_panel
+from fleetcast.forecast.panel import Panel, panel_frame, to_panel, usable_series
 from fleetcast.forecast.version import model_card, model_version
 
 

@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from fleetcast.forecast.features import guard_spikes
+from fleetcast.forecast.features import Layout, guard_spikes
 from fleetcast.forecast.frequency import Frequency, infer_frequency
 
 
@@ -73,6 +73,49 @@ class Panel:
             "\x1f".join(self.ids).encode(), str(self.start).encode(), self.freq.name.encode(),
             np.ascontiguousarray(self.values).tobytes(), self.last.tobytes(),
         )
+
+
+class InsufficientHistory(ValueError):
+    """No series has enough history for the requested horizon (``skipped``: why, per series)."""
+
+    def __init__(self, message: str, skipped: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.skipped = skipped or {}
+
+
+def min_history(horizon: int, layout: Layout) -> int:
+    """Steps of history a series needs before a forecast of ``horizon`` steps can be backtested."""
+    return horizon + max(2 * layout.day, 28)
+
+
+def usable_series(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, dict[str, str]]:
+    """The panel without the series too short for ``horizon`` (:func:`min_history`, half of it
+    observed), and why each was left out; raises :class:`InsufficientHistory` when none is left."""
+    need = min_history(horizon, layout)
+    observed = np.sum(~np.isnan(panel.values), axis=1)
+    span = panel.last - panel.first + 1
+    ok = (span >= need) & (observed >= need // 2)
+    skipped = {
+        sid: f"too little history for a {horizon}-step forecast at {panel.freq.name}: {int(obs)} values over "
+             f"{int(sp)} steps (needs {need} steps, half of them observed)"
+        for sid, good, obs, sp in zip(panel.ids, ok, observed, span, strict=True) if not good
+    }
+    if not ok.any():
+        listed = list_reasons(skipped)
+        raise InsufficientHistory(listed if len(skipped) == 1 else f"all {len(skipped)} series: {listed}", skipped)
+    return (panel if ok.all() else panel.subset(np.flatnonzero(ok))), skipped
+
+
+def list_reasons(reasons: dict[str, str], most: int = 5) -> str:
+    """``'a': why; 'b': why; and 3 more`` for messages.
+
+    Examples
+    --------
+    >>> list_reasons({"a": "short", "b": "empty"}, most=1)
+    "'a': short; and 1 more"
+    """
+    shown = "; ".join(f"{sid!r}: {why}" for sid, why in list(reasons.items())[:most])
+    return shown + (f"; and {len(reasons) - most} more" if len(reasons) > most else "")
 
 
 def to_panel(history: pl.DataFrame, freq: str | Frequency | None = None, *, series: str = "series_id",
