@@ -22,7 +22,7 @@ import polars as pl
 from fleetcast.lake import tables as t
 from fleetcast.pipeline.events import EventPublisher, FinishTask, capacity_risk_events, to_json
 from fleetcast.pipeline.risk_plan import assess_run
-from fleetcast.pipeline.runs import RunRecord, utcnow
+from fleetcast.pipeline.runs import RunRecord, not_forecast_note, utcnow
 
 
 def finish_run(lake: Any, task: FinishTask, *, publisher: EventPublisher) -> dict[str, Any]:
@@ -37,7 +37,9 @@ def finish_run(lake: Any, task: FinishTask, *, publisher: EventPublisher) -> dic
     events = capacity_risk_events(task.run.run_id, summary.pop("new_risks", None) or [])
     publisher.publish(events)
     record = run_record(lake, task)
-    record.finish(lake, "succeeded", f"forecast {record.series} series; {len(events)} new capacity risk(s)")
+    skipped = sum(len(s.get("skipped") or {}) for s in task.shard_summaries())
+    record.finish(lake, "succeeded", f"forecast {record.series} series; {len(events)} new capacity risk(s)"
+                                     f"{not_forecast_note(skipped)}")
     return to_json({**summary, "capacity_risk_events": len(events)})
 
 

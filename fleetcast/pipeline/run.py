@@ -16,7 +16,7 @@ from fleetcast.lake.local import LocalLake
 from fleetcast.lake.tables import OBSERVATIONS
 from fleetcast.pipeline.events import JsonLinesPublisher, capacity_risk_events
 from fleetcast.pipeline.ingest import IngestOptions, IngestResult, ingest
-from fleetcast.pipeline.runs import RunRecord, new_run_id
+from fleetcast.pipeline.runs import RunRecord, new_run_id, not_forecast_note
 from fleetcast.progress import QUIET, Progress
 
 EVENTS_FILE = "events.jsonl"
@@ -55,8 +55,8 @@ def run_pipeline(paths: list[Path], lake: LocalLake, *, trigger: str, options: I
         events, not_forecast = _forecast_and_plan(lake, record, progress)
     else:
         record.series, record.observations = (result.series, result.observations) if result else (0, 0)
-    left_out = f"; {len(not_forecast)} series too short to forecast" if not_forecast else ""
-    record.finish(lake, "succeeded", f"ingested {len(paths)} input(s); {events} new capacity risk(s){left_out}")
+    record.finish(lake, "succeeded", f"ingested {len(paths)} input(s); {events} new capacity risk(s)"
+                                     f"{not_forecast_note(len(not_forecast))}")
     return RunResult(record.run_id, result, time.perf_counter() - start, events, not_forecast)
 
 

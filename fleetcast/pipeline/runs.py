@@ -46,3 +46,14 @@ class RunRecord:
             "message": message,
         }
         lake.write(t.RUNS, pl.DataFrame([row], schema=pl.Schema(t.RUNS.schema)), key=self.run_id)
+
+
+def not_forecast_note(count: int) -> str:
+    """The part of a run's message about series too short to forecast ('' when there were none).
+
+    Examples
+    --------
+    >>> not_forecast_note(3), not_forecast_note(0)
+    ('; 3 series too short to forecast', '')
+    """
+    return f"; {count} series too short to forecast" if count else ""
