@@ -125,7 +125,9 @@ def decide(run: BacktestRun, scores: pl.DataFrame, ids: list[str], *, gate: bool
     published is the one with the lowest loss among those significantly better than the model
     (see the module's docstring), and the model when there is none.
     """
-    table = {(r["series_id"], r["model"]): r[metric] for r in scores.iter_rows(named=True)}
+    rows = list(scores.iter_rows(named=True))
+    table = {(r["series_id"], r["model"]): r[metric] for r in rows}
+    scored = {r["series_id"]: r["windows"] for r in rows if r["model"] == MODEL}  # windows with a score
     losses = window_losses(run, len(ids), metric) if gate else {}
     methods, reasons = [], []
     overlap = math.ceil(run.spec.horizon / run.spec.step)
@@ -140,22 +142,22 @@ def decide(run: BacktestRun, scores: pl.DataFrame, ids: list[str], *, gate: bool
         winner = next((m for m in better if rival_is_better(losses[MODEL][i] - losses[m][i], overlap=overlap)),
                       MODEL)
         methods.append(winner)
-        said, scored = f"model {metric} {model:.4g}", int(np.isfinite(losses[MODEL][i]).sum())
+        said, windows = f"model {metric} {model:.4g}", scored.get(sid, 0)
         if winner == MODEL and not better:
             best = min(BASELINES, key=lambda b: table.get((sid, b), np.inf))
-            reasons.append(f"{said} beats best {_rival(best, table.get((sid, best), np.nan), scored)}")
-        elif winner == MODEL and _too_few(scored, overlap):
-            rival = _rival(better[0], table[(sid, better[0])], scored)
+            reasons.append(f"{said} beats best {_rival(best, table.get((sid, best), np.nan), windows)}")
+        elif winner == MODEL and _too_few(windows, overlap):
+            rival = _rival(better[0], table[(sid, better[0])], windows)
             deep = f", each window sharing targets with the {overlap - 1} after it" if overlap > 1 else ""
             reasons.append(f"{said} kept though worse than {rival}: under two windows' worth of independent "
                            f"evidence{deep}")
         elif winner == MODEL:
-            rival = _rival(better[0], table[(sid, better[0])], scored)
+            rival = _rival(better[0], table[(sid, better[0])], windows)
             reasons.append(f"{said} is not significantly worse than {rival} ({test})")
         else:
             kind = "averaged" if winner == AVERAGED else "fallback"
-            reasons.append(f"{kind}: {said} is significantly worse than {_rival(winner, table[(sid, winner)], scored)} "
-                           f"({test})")
+            rival = _rival(winner, table[(sid, winner)], windows)
+            reasons.append(f"{kind}: {said} is significantly worse than {rival} ({test})")
     return methods, reasons
 
 
