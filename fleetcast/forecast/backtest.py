@@ -26,6 +26,7 @@ from fleetcast.forecast.features import Layout
 from fleetcast.forecast.metrics import interval_scores, mase_scales, point_scores
 from fleetcast.forecast.model import GlobalModel, ModelConfig
 from fleetcast.forecast.panel import Panel, min_history
+from fleetcast.forecast.wander import HistoryErrors, needs_history
 
 MODEL = "lgbm"
 AVERAGED = "lgbm_slot_mean"  # the model averaged with the slot-mean baseline (a rival in the quality gate)
@@ -130,6 +131,7 @@ class BacktestRun:
     model: GlobalModel | None = None
     final: GlobalModel | None = None
     week: int = 0
+    history: HistoryErrors | None = None
     _studentised: dict = field(default_factory=dict)
 
     def studentised(self, method: str, level_power: float) -> tuple[np.ndarray, ErrorScale, np.ndarray]:
@@ -140,11 +142,16 @@ class BacktestRun:
                 level_power, max(self.spec.horizon, self.day))
         return self._studentised[key]
 
-    def calibration(self, method: str, level_power: float, mask: np.ndarray | None = None) -> Calibration:
-        """Conformal calibration of ``method`` from these residuals (quantiles from ``mask`` rows)."""
+    def calibration(self, method: str, level_power: float, mask: np.ndarray | None = None, *,
+                    whole_history: bool = False) -> Calibration:
+        """Conformal calibration of ``method`` from these residuals (quantiles from ``mask`` rows);
+        ``whole_history`` remaps them to the history's spread where measured (:mod:`~fleetcast.forecast.wander`)."""
         u, errors, _ = self.studentised(method, level_power)
+        remap = None
+        if whole_history and self.history is not None:
+            remap = self.history.remap(self.actual, self.forecasts["slot_mean"], self.scale, level_power)
         return Calibration.from_studentised(u if mask is None else u[mask], self.steps, self.spec.horizon,
-                                            errors, level_power, self.week)
+                                            errors, level_power, self.week, remap)
 
 
 def backtest_origins(panel: Panel, spec: BacktestSpec, layout: Layout
@@ -220,9 +227,11 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
     forecasts = with_averaged(
         {MODEL: blended, **baseline_forecasts(panel.values, panel.freq, rows, origins, spec.horizon, steps)})
     period = layout.week if np.median(first_cutoff - panel.first) > 2 * layout.week else layout.day
+    history = HistoryErrors.measure(panel, spec.horizon, steps, layout) if needs_history(
+        spec.horizon, spec.span, panel, layout) else None
     return BacktestRun(spec, rows, origins, window, steps, actual, scale, forecasts,
                        mase_scales(panel.values, first_cutoff, max(period, 1)), layout.day, groups, weight,
-                       models[-1], final, layout.week)
+                       models[-1], final, layout.week, history)
 
 
 def with_averaged(forecasts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -22,13 +22,19 @@ week, and where few windows span the long horizons their residuals come from one
 understate it (measured on daily series 90 days ahead: docs/adr/0005). Within a week the tails may
 differ: the backtest's origins share a time of day, so a bucket is also a time of day (and of the
 week), and errors at busy hours and at night, or on weekdays and at weekends, differ.
+
+Where the backtest's windows cover less than a year, the published intervals' residuals beyond a
+week are remapped to the spread the level showed over the whole history (:mod:`fleetcast.forecast.wander`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+Remap = Callable[[np.ndarray, np.ndarray], "np.ndarray | None"]
 
 LEVELS = (80, 95)
 MIN_PER_BUCKET = 150
@@ -120,13 +126,18 @@ class Calibration:
 
     @classmethod
     def from_studentised(cls, u: np.ndarray, steps: np.ndarray, horizon: int, errors: ErrorScale,
-                         level_power: float, week: int = 0) -> Calibration:
+                         level_power: float, week: int = 0, remap: Remap | None = None) -> Calibration:
         """Quantiles of already studentised residuals ``u`` (rows x steps) per horizon bucket.
 
         ``week`` is the number of steps in a week (0: no bucket inherits another's tails).
+        ``remap(columns, residuals)`` may replace a bucket's residuals (sorted), given which columns
+        of ``u`` it holds (see :func:`fleetcast.forecast.wander.mapped_residuals`).
         """
         col_bucket = _buckets(np.sum(np.isfinite(u), axis=0))
         residuals = [np.sort(_finite(u[:, col_bucket == b])) for b in range(int(col_bucket.max()) + 1)]
+        if remap is not None:
+            mapped = [remap(col_bucket == b, r) for b, r in enumerate(residuals)]
+            residuals = [r if m is None else m for r, m in zip(residuals, mapped, strict=True)]
         nearest = np.clip(np.searchsorted(steps, np.arange(1, horizon + 1)), 0, steps.size - 1)
         bucket_of_step = col_bucket[nearest]
         return cls(horizon, bucket_of_step, residuals, errors, level_power,

@@ -152,7 +152,7 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     spec = default_spec(panel, horizon, layout, windows, step)
     run = run_backtest(panel, spec, config, layout, with_final=_refit_needed(panel, config, layout, horizon))
     power = choose_level_power(run)
-    calibrations = {m: run.calibration(m, power) for m in run.forecasts}
+    calibrations = {m: run.calibration(m, power, whole_history=True) for m in run.forecasts}
     scores = score_backtest(run, panel, power)
     methods, reasons = decide(run, scores, panel.ids, gate=gate, metric=gate_metric)
 
@@ -167,7 +167,7 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     version = model_version(panel, config, layout, horizon)
     card = model_card(version, panel, config, layout, spec, final, pooled_scores(run, panel, power),
                       methods, calibrations[MODEL], skipped, run.refits,
-                      caveats(panel, horizon, layout) + _unchecked(scores, panel.n_series))
+                      caveats(panel, horizon, layout, run.history is not None) + _unchecked(scores, panel.n_series))
     scores = scores.with_columns(
         chosen=pl.struct("series_id", "model").map_elements(
             lambda r: methods[panel.ids.index(r["series_id"])] == r["model"], return_dtype=pl.Boolean),
@@ -204,12 +204,15 @@ def _final_model(run: BacktestRun, panel: Panel, config: ModelConfig, layout: La
     return final
 
 
-def caveats(panel: Panel, horizon: int, layout: Layout) -> list[str]:
+def caveats(panel: Panel, horizon: int, layout: Layout, widened: bool = False) -> list[str]:
     """What the backtest cannot vouch for, in words for the user (empty when nothing).
 
     Forecasts beyond a week from less than a year plus the horizon of history: every backtest window
     lies in the same part of the year, so the intervals have not seen how the level moves with the
-    seasons and can be far too narrow late in the horizon (measured in the README's forecast table).
+    seasons. ``widened``: their tails beyond a week were remapped to the spread of the whole history
+    (:mod:`fleetcast.forecast.wander`), which covers nominally on average but cannot know a season
+    unlike any in the history; otherwise they can be far too narrow late in the horizon (measured in
+    the README's forecast table).
 
     Examples
     --------
@@ -219,6 +222,10 @@ def caveats(panel: Panel, horizon: int, layout: Layout) -> list[str]:
     >>> print(*caveats(p, 90, Layout.for_freq(f)))  # doctest: +NORMALIZE_WHITESPACE
     1 of 2 series has less than a year plus the horizon of history (240 days, needs 455): the seasons
     after it are unseen, so its intervals beyond the first weeks may be too narrow
+    >>> print(*caveats(p, 90, Layout.for_freq(f), widened=True))  # doctest: +NORMALIZE_WHITESPACE
+    1 of 2 series has less than a year plus the horizon of history (240 days, needs 455): the seasons
+    after it are unseen, so its intervals beyond a week are as wide as its level moved within its
+    history, and a season unlike any in it may fall outside them
     >>> caveats(p, 7, Layout.for_freq(f))
     []
     >>> w = Frequency.parse("7d")  # steps longer than a day count as their days
@@ -235,11 +242,13 @@ def caveats(panel: Panel, horizon: int, layout: Layout) -> list[str]:
     if not short.any():
         return []
     n, days = int(short.sum()), int(np.median(span[short]) * step_days)
-    which = "series has" if n == 1 else "series have"
+    which, its = ("series has", "its") if n == 1 else ("series have", "their")
     median = "" if n == 1 else " at the median"
+    consequence = (f"{its} intervals beyond a week are as wide as {its} level moved within {its} history, and a "
+                   f"season unlike any in it may fall outside them" if widened else
+                   f"{its} intervals beyond the first weeks may be too narrow")
     return [f"{n} of {panel.n_series} {which} less than a year plus the horizon of history ({days} days{median}, needs "
-            f"{math.ceil(need * step_days)}): the seasons after it are unseen, so {'its' if n == 1 else 'their'} "
-            f"intervals beyond the first weeks may be too narrow"]
+            f"{math.ceil(need * step_days)}): the seasons after it are unseen, so {consequence}"]
 
 
 def _unchecked(scores: pl.DataFrame, n_series: int) -> list[str]:

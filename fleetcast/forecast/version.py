@@ -20,7 +20,7 @@ from fleetcast.forecast.features import Layout
 from fleetcast.forecast.model import GlobalModel, ModelConfig
 from fleetcast.forecast.panel import Panel, as_datetime
 
-ENGINE_VERSION = 6  # 6: interval tails no narrower than at the same time of an earlier week
+ENGINE_VERSION = 7  # 7: tails beyond a week from under a year of windows take the history's spread
 
 
 def data_fingerprint(panel: Panel) -> str:

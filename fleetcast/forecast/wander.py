@@ -1,0 +1,119 @@
+"""Interval tails for horizons the backtest's windows cannot vouch for: how far the level wanders.
+
+Far ahead, a forecast's error is mostly how far the level moves before then. When the backtest's
+windows, origins and horizons together, cover less than a year, their residuals come from one part
+of the year: they miss how the level moves with the seasons ahead (on daily series 90 days ahead
+from 240 days of history, the 80 % intervals covered 62 % of days 31-90, and half of that on an
+electricity load whose windows saw its spring rise and whose forecasts met its autumn fall). The
+slot-mean baseline is cheap enough to forecast from *every day* of the history, so its errors there
+show how far the level moved over each horizon, in every part of the history it has, both ways.
+
+For each horizon bucket, the tails are then mapped from the windows to the whole history:
+
+    half-width(p) = Q_p|model on the windows| * Q_p|slot mean over the history| / Q_p|slot mean on the windows|
+
+at each probability ``p``, the same both sides of the forecast (a level that rose over the windows
+may fall ahead). The ratio is how much the windows understate the slot mean's errors; the model's
+own errors on the windows carry how much better (or worse) than the slot mean it forecasts. The
+result replaces the bucket's residuals in :class:`~fleetcast.forecast.conformal.Calibration`.
+Measured in the README (``bench/forecast_generalisation.py --only daily --history 240``) and in
+docs/adr/0006.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fleetcast.forecast.baselines import baseline_forecasts
+from fleetcast.forecast.conformal import Remap, sigma
+from fleetcast.forecast.features import Layout, local_scale
+from fleetcast.forecast.panel import Panel, min_history
+
+MAX_CELLS = 3_000_000
+MIN_RESIDUALS = 30
+
+
+def needs_history(horizon: int, span: int, panel: Panel, layout: Layout) -> bool:
+    """Whether backtest windows covering ``span`` steps (origins and horizons) miss part of a year,
+    for a forecast beyond a week.
+
+    Examples
+    --------
+    >>> from fleetcast.forecast.frequency import Frequency
+    >>> f = Frequency.parse("1d")
+    >>> p = Panel(["a"], np.datetime64("2024-01-01"), f, np.ones((1, 400)), np.array([0]), np.array([399]))
+    >>> needs_history(90, 233, p, Layout.for_freq(f)), needs_history(90, 453, p, Layout.for_freq(f))
+    (True, False)
+    >>> needs_history(7, 100, p, Layout.for_freq(f))
+    False
+    """
+    year = 365 * 86_400 / panel.freq.seconds
+    return horizon > layout.week and span < year
+
+
+@dataclass
+class HistoryErrors:
+    """The slot-mean baseline's forecasts from every day of the history, with the actual values."""
+
+    actual: np.ndarray
+    baseline: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def measure(cls, panel: Panel, horizon: int, steps: np.ndarray, layout: Layout) -> HistoryErrors:
+        """Forecasts at ``steps`` from each day of each series' history (from the first day with
+        history enough for a backtest), evenly thinned to at most ``MAX_CELLS`` values."""
+        day = max(layout.day, 1)
+        firsts = panel.first + min_history(0, layout) - 1
+        per = [np.arange(first, last, day) for first, last in zip(firsts, panel.last, strict=True)]
+        rows = np.repeat(np.arange(panel.n_series), [o.size for o in per])
+        origins = np.concatenate(per) if per else np.empty(0, dtype=np.int64)
+        cap = max(1, MAX_CELLS // max(1, steps.size))
+        if rows.size > cap:
+            pick = np.linspace(0, rows.size - 1, cap).astype(np.int64)
+            rows, origins = rows[pick], origins[pick]
+        baseline = baseline_forecasts(panel.values, panel.freq, rows, origins, horizon, steps)["slot_mean"]
+        t = origins[:, None] + steps[None, :]
+        actual = np.where(t <= panel.last[rows][:, None],
+                          panel.values[rows[:, None], np.minimum(t, panel.length - 1)], np.nan)
+        return cls(actual, baseline, local_scale(panel.values, rows, origins, layout.week))
+
+    def remap(self, actual: np.ndarray, slot_mean: np.ndarray, scale: np.ndarray, level_power: float) -> Remap:
+        """The :class:`~fleetcast.forecast.conformal.Calibration` remap for backtest windows whose
+        values, slot-mean forecasts and scales are ``actual``, ``slot_mean`` and ``scale``."""
+        history = normalised(self.actual, self.baseline, self.scale, level_power)
+        windows = normalised(actual, slot_mean, scale, level_power)
+        return lambda columns, residuals: mapped_residuals(residuals, windows[:, columns], history[:, columns])
+
+
+def normalised(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray, level_power: float) -> np.ndarray:
+    """``(actual - forecast) / sigma``, as the conformal residuals are normalised (before studentising)."""
+    return (actual - forecast) / sigma(forecast, scale[:, None], level_power)
+
+
+def mapped_residuals(model: np.ndarray, windows: np.ndarray, history: np.ndarray) -> np.ndarray | None:
+    """A bucket's residuals with the whole history's spread: symmetric, sorted (None when too few).
+
+    ``model`` holds the model's residuals on the windows, ``windows`` and ``history`` the slot
+    mean's there and over the history (any sign, NaN for gaps).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> model, windows = rng.normal(0, 1, 2000), rng.normal(3, 2, 2000)   # the windows: a calm rise
+    >>> history = rng.normal(0, 6, 20000)                                 # the history: level moves
+    >>> r = mapped_residuals(model, windows, history)
+    >>> np.quantile(r, [0.1, 0.9]).round(1).tolist()  # 1.28 * (6 * 1.28) / (3 + 2 * 0.84)
+    [-2.1, 2.1]
+    """
+    m, w, h = (np.abs(a[np.isfinite(a)]) for a in (model, windows, history))
+    if min(m.size, w.size, h.size) < MIN_RESIDUALS:
+        return None
+    p = (np.arange(m.size) + 0.5) / m.size
+    denominator = np.quantile(w, p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(denominator > 0, np.quantile(h, p) / denominator, 1.0)
+    half = np.sort(np.quantile(m, p) * ratio)
+    return np.concatenate([-half[::-1], half])
