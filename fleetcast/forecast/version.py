@@ -40,7 +40,7 @@ def model_version(panel: Panel, config: ModelConfig, layout: Layout, horizon: in
     >>> f = Frequency.parse("1h")
     >>> p = Panel(["a"], np.datetime64("2024-01-01"), f, np.ones((1, 48)), np.array([0]), np.array([47]))
     >>> v = model_version(p, ModelConfig(), Layout.for_freq(f), 24)
-    >>> v.startswith("lgbm-direct-v6:"), v == model_version(p, ModelConfig(), Layout.for_freq(f), 24)
+    >>> v.startswith(f"lgbm-direct-v{ENGINE_VERSION}:"), v == model_version(p, ModelConfig(), Layout.for_freq(f), 24)
     (True, True)
     """
     settings = {k: v for k, v in config.as_dict().items() if k != "num_threads"}

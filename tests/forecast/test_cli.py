@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from fleetcast.cli import main
+from fleetcast.forecast.version import ENGINE_VERSION
 
 FAST = ["--threads", "1"]
 
@@ -48,7 +49,7 @@ def test_forecast_writes_the_contracted_csv_in_the_inputs_time_format(tmp_path, 
         assert float(lo95) <= float(lo80) <= float(yhat) <= float(hi80) <= float(hi95)
     printed = capsys.readouterr()
     assert "wrote 24 rows" in printed.out and "note:" not in printed.err
-    assert '"model_version": "lgbm-direct-v6:' in (tmp_path / "card.json").read_text()
+    assert f'"model_version": "lgbm-direct-v{ENGINE_VERSION}:' in (tmp_path / "card.json").read_text()
 
 
 def test_a_forecast_into_seasons_the_history_does_not_cover_says_so(tmp_path, capsys):

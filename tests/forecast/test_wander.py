@@ -45,5 +45,12 @@ def test_long_horizon_intervals_take_the_spread_of_the_whole_history(small_confi
     assert "as wide as their level moved within their history" in result.model_card["caveats"][0]
     # And from the backtest's windows alone they would have missed most of those days
     monkeypatch.setattr(backtest, "needs_history", lambda *args: False)
-    plain80, plain95 = late_coverage(fit_forecast(history, 90, "1d", config=small_config, gate=False), future)
+    plain = fit_forecast(history, 90, "1d", config=small_config, gate=False)
+    plain80, plain95 = late_coverage(plain, future)
     assert plain80 < 0.5 and plain95 < 0.6, (plain80, plain95)
+    # And the first week, which the windows do vouch for, keeps the windows' own intervals
+    early = pl.col("step") <= 7
+    assert result.forecasts.filter(early).select("lo80", "hi95").equals(
+        plain.forecasts.filter(early).select("lo80", "hi95"))
+    assert not result.forecasts.filter(pl.col("step") > 30)["hi80"].equals(
+        plain.forecasts.filter(pl.col("step") > 30)["hi80"])
