@@ -1,7 +1,7 @@
 """Interval tails for horizons the backtest's windows cannot vouch for: how far the level wanders.
 
 Far ahead, a forecast's error is mostly how far the level moves before then. When the backtest's
-windows, origins and horizons together, cover less than a year, their residuals come from one part
+windows (origins and horizons together) cover less than a year, their residuals come from one part
 of the year: they miss how the level moves with the seasons ahead (on daily series 90 days ahead
 from 240 days of history, the 80 % intervals covered 62 % of days 31-90, and half of that on an
 electricity load whose windows saw its spring rise and whose forecasts met its autumn fall). The
@@ -89,6 +89,7 @@ class HistoryErrors:
         with a step in the first week keep their residuals."""
         history = normalised(self.actual, self.baseline, self.scale, level_power)
         windows = normalised(actual, slot_mean, scale, level_power)
+
         def remap(columns: np.ndarray, residuals: np.ndarray) -> np.ndarray | None:
             if self.steps[columns].min() <= self.week:
                 return None
