@@ -37,7 +37,7 @@ def finish_run(lake: Any, task: FinishTask, *, publisher: EventPublisher) -> dic
     events = capacity_risk_events(task.run.run_id, summary.pop("new_risks", None) or [])
     publisher.publish(events)
     record = run_record(lake, task)
-    skipped = sum(len(s.get("skipped") or {}) for s in task.shard_summaries())
+    skipped = [sid for s in task.shard_summaries() for sid in (s.get("skipped") or {})]
     record.finish(lake, "succeeded", f"forecast {record.series} series; {len(events)} new capacity risk(s)"
                                      f"{not_forecast_note(skipped)}")
     return to_json({**summary, "capacity_risk_events": len(events)})

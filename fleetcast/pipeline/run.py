@@ -56,7 +56,7 @@ def run_pipeline(paths: list[Path], lake: LocalLake, *, trigger: str, options: I
     else:
         record.series, record.observations = (result.series, result.observations) if result else (0, 0)
     record.finish(lake, "succeeded", f"ingested {len(paths)} input(s); {events} new capacity risk(s)"
-                                     f"{not_forecast_note(len(not_forecast))}")
+                                     f"{not_forecast_note(not_forecast)}")
     return RunResult(record.run_id, result, time.perf_counter() - start, events, not_forecast)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -48,12 +49,19 @@ class RunRecord:
         lake.write(t.RUNS, pl.DataFrame([row], schema=pl.Schema(t.RUNS.schema)), key=self.run_id)
 
 
-def not_forecast_note(count: int) -> str:
-    """The part of a run's message about series too short to forecast ('' when there were none).
+def not_forecast_note(series: Collection[str], named: int = 5) -> str:
+    """The part of a run's message about the series too short to forecast, naming the first
+    ``named`` of them ('' when there were none).
 
     Examples
     --------
-    >>> not_forecast_note(3), not_forecast_note(0)
-    ('; 3 series too short to forecast', '')
+    >>> not_forecast_note(["web-2", "web-1"]), not_forecast_note([])
+    ('; 2 series too short to forecast: web-1, web-2', '')
+    >>> not_forecast_note([f"db-{i}" for i in range(8)], named=3)
+    '; 8 series too short to forecast: db-0, db-1, db-2 and 5 more'
     """
-    return f"; {count} series too short to forecast" if count else ""
+    ids = sorted(series)
+    if not ids:
+        return ""
+    more = f" and {len(ids) - named} more" if len(ids) > named else ""
+    return f"; {len(ids)} series too short to forecast: {', '.join(ids[:named])}{more}"

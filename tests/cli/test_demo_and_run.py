@@ -73,4 +73,5 @@ def test_a_run_on_too_little_history_names_the_series_it_could_not_forecast(tmp_
     assert ("note: not forecast, 40 series: 'batch-01/cpu_mean': too little history for a 48-step forecast at 1h: "
             "49 values over 49 steps (needs 96 steps") in err, err
     message = LocalLake(tmp_path / "lake").read(t.RUNS)["message"][0]
-    assert message.endswith("; 40 series too short to forecast"), message
+    assert message.endswith("; 40 series too short to forecast: batch-01/cpu_mean, batch-01/disk_io_mean, "
+                            "batch-01/memory_mean, batch-01/network_mean, batch-02/cpu_mean and 35 more"), message

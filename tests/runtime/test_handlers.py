@@ -114,7 +114,7 @@ def test_risk_plan_records_the_run_and_publishes_new_risks(function_env, s3_lake
     # Then the run is recorded and the saturated server's risk was announced
     (run,) = s3_lake.read(t.RUNS).to_dicts()
     assert (run["run_id"], run["status"], run["trigger"]) == ("refresh-2024-05-02", "succeeded", "schedule")
-    assert run["message"].endswith("; 1 series too short to forecast"), run["message"]  # one shard skipped one
+    assert run["message"].endswith("; 1 series too short to forecast: web-02/cpu_mean"), run["message"]
     risks = [e for e in read_events(function_env) if e["detail-type"] == "CapacityRiskDetected"]
     assert answer["capacity_risk_events"] == len(risks) >= 1
     assert risks[0]["detail"]["series_id"] == "ec2_cpu_utilization_825cc2"
