@@ -46,7 +46,7 @@ def run_fleetcast(data: pl.DataFrame, threads: int, future: pl.DataFrame) -> dic
             "published": card["quality_gate"]["published"], "backtest": card["backtest"]["scores"]["lgbm"]}
 
 
-def run_mlforecast(data: pl.DataFrame, threads: int, future: pl.DataFrame) -> dict:
+def run_mlforecast(data: pl.DataFrame, threads: int) -> dict:
     import lightgbm as lgb
     from mlforecast import MLForecast
     from mlforecast.lag_transforms import (
@@ -81,7 +81,7 @@ def child(which: str, n_series: int, days: int, threads: int) -> None:
         "series_id", "ts", "value")
     cut = data["ts"].min() + timedelta(days=days)
     history, future = data.filter(pl.col("ts") < cut), data.filter(pl.col("ts") >= cut)
-    out = (run_fleetcast if which == "fleetcast" else run_mlforecast)(history, threads, future)
+    out = run_fleetcast(history, threads, future) if which == "fleetcast" else run_mlforecast(history, threads)
     out["max_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     print(json.dumps(out))
 
