@@ -85,7 +85,9 @@ def model_card(version: str, panel: Panel, config: ModelConfig, layout: Layout, 
         "quality_gate": {"published": published},
         "intervals": {"method": "split conformal, rolling-origin residuals per horizon bucket, normalised "
                                 "by local level and predicted level, per-series error factor; no bucket's "
-                                "tails narrower than at the same time of an earlier week",
+                                "tails narrower than at the same time of an earlier week; beyond a week, where "
+                                "the backtest's windows cover under a year, tails remapped to the spread of the "
+                                "slot mean's errors over the whole history",
                       "residual_quantiles": calibration.quantile_table()},
         "caveats": caveats or [],
     }
