@@ -25,6 +25,9 @@ week), and errors at busy hours and at night, or on weekdays and at weekends, di
 
 Where the backtest's windows cover less than a year, the published intervals' residuals beyond a
 week are remapped to the spread the level showed over the whole history (:mod:`fleetcast.forecast.wander`).
+Where a single window holds every residual, which way its errors leaned is one draw, not a lasting
+skew: the tails are made symmetric (on a real network series the window's lopsided tails put 6 % of
+the next day in the 80 % interval; docs/adr/0007).
 """
 
 from __future__ import annotations
@@ -126,15 +129,18 @@ class Calibration:
 
     @classmethod
     def from_studentised(cls, u: np.ndarray, steps: np.ndarray, horizon: int, errors: ErrorScale,
-                         level_power: float, week: int = 0, remap: Remap | None = None) -> Calibration:
+                         level_power: float, week: int = 0, remap: Remap | None = None,
+                         symmetric: bool = False) -> Calibration:
         """Quantiles of already studentised residuals ``u`` (rows x steps) per horizon bucket.
 
         ``week`` is the number of steps in a week (0: no bucket inherits another's tails).
         ``remap(columns, residuals)`` may replace a bucket's residuals (sorted), given which columns
-        of ``u`` it holds (see :func:`fleetcast.forecast.wander.mapped_residuals`).
+        of ``u`` it holds (see :func:`fleetcast.forecast.wander.mapped_residuals`). ``symmetric``
+        mirrors every bucket's residuals, so both tails take the spread of their absolute values.
         """
         col_bucket = _buckets(np.sum(np.isfinite(u), axis=0))
-        residuals = [np.sort(_finite(u[:, col_bucket == b])) for b in range(int(col_bucket.max()) + 1)]
+        residuals = [_finite(u[:, col_bucket == b]) for b in range(int(col_bucket.max()) + 1)]
+        residuals = [np.sort(np.concatenate([-np.abs(r), np.abs(r)]) if symmetric else r) for r in residuals]
         if remap is not None:
             mapped = [remap(col_bucket == b, r) for b, r in enumerate(residuals)]
             residuals = [r if m is None else m for r, m in zip(residuals, mapped, strict=True)]

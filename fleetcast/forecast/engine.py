@@ -258,7 +258,7 @@ def _unchecked(scores: pl.DataFrame, n_series: int) -> list[str]:
         return []
     which, its = ("series has", "its") if n == 1 else ("series have", "their")
     return [f"{n} of {n_series} {which} history for one backtest window only: {its} intervals are not checked "
-            f"out of sample and may be far too narrow"]
+            f"out of sample; they are as wide on both sides as that window's errors, and may be too narrow"]
 
 
 def _forecast_frame(result: ForecastResult, version: str) -> pl.DataFrame:

@@ -20,7 +20,8 @@ from fleetcast.forecast.features import Layout
 from fleetcast.forecast.model import GlobalModel, ModelConfig
 from fleetcast.forecast.panel import Panel, as_datetime
 
-ENGINE_VERSION = 7  # 7: tails beyond a week from under a year of windows take the history's spread
+ENGINE_VERSION = 8  # 8: one backtest window gives symmetric tails; 7: tails beyond a week from under
+# a year of windows take the history's spread
 
 
 def data_fingerprint(panel: Panel) -> str:
@@ -87,7 +88,8 @@ def model_card(version: str, panel: Panel, config: ModelConfig, layout: Layout, 
                                 "by local level and predicted level, per-series error factor; no bucket's "
                                 "tails narrower than at the same time of an earlier week; beyond a week, where "
                                 "the backtest's windows cover under a year, tails remapped to the spread of the "
-                                "slot mean's errors over the whole history",
+                                "slot mean's errors over the whole history; symmetric tails when a single "
+                                "backtest window holds every residual",
                       "residual_quantiles": calibration.quantile_table()},
         "caveats": caveats or [],
     }

@@ -91,8 +91,9 @@ def test_quality_gate_publishes_the_model_averaged_with_the_slot_mean_where_that
 
 def test_a_backtest_with_one_scored_window_reports_no_coverage_and_keeps_the_model(nab_dir, small_config):
     # Given 3.3 days of real 5-minute network traffic: enough for one day-ahead backtest window
-    data = pl.read_csv(nab_dir / "iio_us-east-1_i-a2eb1cd9_NetworkIn.csv").head(955).select(
+    everything = pl.read_csv(nab_dir / "iio_us-east-1_i-a2eb1cd9_NetworkIn.csv").select(
         pl.col("timestamp").str.to_datetime().alias("ts"), "value")
+    data = everything.head(955)
     # When it is forecast a day ahead
     result = fit_forecast(data, 288, "5min", config=small_config)
     # Then intervals cannot be checked out of sample: coverage and width are unknown, not 0
@@ -105,6 +106,14 @@ def test_a_backtest_with_one_scored_window_reports_no_coverage_and_keeps_the_mod
     assert "over 1 backtest window: under two windows' worth of independent evidence" in chosen["reason"][0]
     # And the forecast warns that its intervals are unchecked
     assert any("one backtest window only" in c for c in result.model_card["caveats"])
+    # And the intervals lean neither way: the window's errors leaned one way (the model forecast too
+    # high there), but that is one draw; the next day rose, and most of it falls inside the intervals
+    f = result.forecasts.join(everything.rename({"value": "actual"}), on="ts")
+    above_zero = f.filter(pl.col("lo80") > 0)
+    assert above_zero.height > 200
+    np.testing.assert_allclose(above_zero["hi80"] - above_zero["yhat"], above_zero["yhat"] - above_zero["lo80"])
+    inside = ((f["actual"] >= f["lo80"]) & (f["actual"] <= f["hi80"])).mean()
+    assert f.height == 288 and inside >= 0.5  # the window's own lopsided tails covered 6% (bench)
 
 
 def test_a_good_model_passes_the_gate_and_beats_the_baselines(small_config):
