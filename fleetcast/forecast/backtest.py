@@ -147,7 +147,7 @@ class BacktestRun:
         """Conformal calibration of ``method`` from these residuals (quantiles from ``mask`` rows);
         ``whole_history`` remaps them to the history's spread where measured (:mod:`~fleetcast.forecast.wander`)."""
         u, errors, _ = self.studentised(method, level_power)
-        one_window = np.unique(self.window[np.isfinite(self.actual).any(axis=1)]).size < 2  # one draw of a lean
+        one_window = np.unique(self.window[np.isfinite(self.actual).any(axis=1)]).size < 2  # ADR 0007
         remap = None
         if whole_history and self.history is not None:
             remap = self.history.remap(self.actual, self.forecasts["slot_mean"], self.scale, level_power)
