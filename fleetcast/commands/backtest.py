@@ -9,13 +9,8 @@ import polars as pl
 
 from fleetcast.commands.forecast import add_model_arguments, check_output, config_from, positive_int
 from fleetcast.errors import FleetcastError
-from fleetcast.forecast.backtest import (
-    choose_level_power,
-    default_spec,
-    pooled_scores,
-    run_backtest,
-    score_backtest,
-)
+from fleetcast.forecast.backtest import default_spec, run_backtest
+from fleetcast.forecast.backtest_scores import choose_level_power, pooled_scores, score_backtest
 from fleetcast.forecast.baselines import BASELINES
 from fleetcast.forecast.csvio import input_notes, panel_from_csv, rounded
 from fleetcast.forecast.features import Layout

@@ -112,6 +112,7 @@ class Calibration:
     errors: ErrorScale
     level_power: float
     ancestors: np.ndarray | None = None
+    remapped: int = 0
 
     @classmethod
     def fit(cls, actual: np.ndarray, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray,
@@ -135,19 +136,19 @@ class Calibration:
 
         ``week`` is the number of steps in a week (0: no bucket inherits another's tails).
         ``remap(columns, residuals)`` may replace a bucket's residuals (sorted), given which columns
-        of ``u`` it holds (see :func:`fleetcast.forecast.wander.mapped_residuals`). ``symmetric``
-        mirrors every bucket's residuals, so both tails take the spread of their absolute values.
+        of ``u`` it holds (see :func:`fleetcast.forecast.wander.mapped_residuals`); ``remapped``
+        counts the buckets it replaced. ``symmetric`` mirrors every bucket's residuals, so both
+        tails take the spread of their absolute values.
         """
         col_bucket = _buckets(np.sum(np.isfinite(u), axis=0))
         residuals = [_finite(u[:, col_bucket == b]) for b in range(int(col_bucket.max()) + 1)]
         residuals = [np.sort(np.concatenate([-np.abs(r), np.abs(r)]) if symmetric else r) for r in residuals]
-        if remap is not None:
-            mapped = [remap(col_bucket == b, r) for b, r in enumerate(residuals)]
-            residuals = [r if m is None else m for r, m in zip(residuals, mapped, strict=True)]
+        mapped = [None if remap is None else remap(col_bucket == b, r) for b, r in enumerate(residuals)]
+        residuals = [r if m is None else m for r, m in zip(residuals, mapped, strict=True)]
         nearest = np.clip(np.searchsorted(steps, np.arange(1, horizon + 1)), 0, steps.size - 1)
         bucket_of_step = col_bucket[nearest]
         return cls(horizon, bucket_of_step, residuals, errors, level_power,
-                   _ancestors(bucket_of_step, len(residuals), week))
+                   _ancestors(bucket_of_step, len(residuals), week), sum(m is not None for m in mapped))
 
     def _sigma(self, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray, origins: np.ndarray,
                factor: np.ndarray | None) -> np.ndarray:

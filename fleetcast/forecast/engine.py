@@ -22,16 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from fleetcast.forecast.backtest import (
-    MODEL,
-    BacktestRun,
-    choose_level_power,
-    default_spec,
-    pooled_scores,
-    run_backtest,
-    score_backtest,
-    with_averaged,
-)
+from fleetcast.forecast.backtest import MODEL, BacktestRun, default_spec, run_backtest, with_averaged
+from fleetcast.forecast.backtest_scores import choose_level_power, pooled_scores, score_backtest
 from fleetcast.forecast.baselines import baseline_forecasts
 from fleetcast.forecast.conformal import LEVELS, Calibration
 from fleetcast.forecast.features import Layout, local_scale
@@ -167,7 +159,8 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     version = model_version(panel, config, layout, horizon)
     card = model_card(version, panel, config, layout, spec, final, pooled_scores(run, panel, power),
                       methods, calibrations[MODEL], skipped, run.refits,
-                      caveats(panel, horizon, layout, run.history is not None) + _unchecked(scores, panel.n_series))
+                      caveats(panel, horizon, layout, calibrations[MODEL].remapped > 0)
+                      + _unchecked(scores, panel.n_series))
     scores = scores.with_columns(
         chosen=pl.struct("series_id", "model").map_elements(
             lambda r: methods[panel.ids.index(r["series_id"])] == r["model"], return_dtype=pl.Boolean),

@@ -8,8 +8,9 @@ electricity load whose windows saw its spring rise and whose forecasts met its a
 slot-mean baseline is cheap enough to forecast from *every day* of the history, so its errors there
 show how far the level moved over each horizon, in every part of the history it has, both ways.
 
-For each horizon bucket beyond the first week, the tails are then mapped from the windows to the
-whole history:
+For each horizon bucket wholly beyond the first week, the tails are then mapped from the windows to
+the whole history (a bucket holds at least 150 residuals, so with few windows the first one reaches
+past the week, and its later steps keep the windows' tails):
 
     half-width(p) = Q_p|model on the windows| * Q_p|slot mean over the history| / Q_p|slot mean on the windows|
 

@@ -6,8 +6,9 @@ import numpy as np
 import polars as pl
 
 from fleetcast.forecast import fit_forecast
+from fleetcast.forecast.backtest import BacktestRun, BacktestSpec
 from fleetcast.forecast.baselines import baseline_forecasts
-from fleetcast.forecast.conformal import Calibration
+from fleetcast.forecast.conformal import Calibration, ErrorScale
 from fleetcast.forecast.frequency import Frequency
 from fleetcast.forecast.gate import rival_is_better
 from fleetcast.forecast.lake_io import write_results
@@ -73,6 +74,42 @@ def test_intervals_are_no_narrower_than_at_the_same_time_of_an_earlier_week():
     p = inherited.prob_above(*at, hi)
     assert np.allclose(p, 0.1, atol=0.01) and p[0, 2] == p[0, 0]
 
+
+def test_only_buckets_wholly_beyond_the_first_week_are_remapped_and_the_calibration_counts_them():
+    # Given 14 windows x 30 daily steps of residuals: buckets hold steps 1-11 (across the week's end) and 12-30
+    u = np.random.default_rng(2).normal(0.0, 1.0, (14, 30))
+    steps = np.arange(1, 31)
+    errors = ErrorScale.from_residuals(u, np.zeros(14, int), np.arange(14) * 30, steps, 30.0)
+
+    def remap(columns, residuals):  # as wander's: a bucket with a first-week step keeps its residuals
+        return None if steps[columns].min() <= 7 else np.sort(np.concatenate([-5 * np.abs(residuals),
+                                                                              5 * np.abs(residuals)]))
+    plain, mapped = (Calibration.from_studentised(u, steps, 30, errors, 0.0, week=7, remap=r) for r in (None, remap))
+    at = (np.zeros((1, 30)), np.ones(1), np.zeros(1, int), np.array([420]))
+    width = {name: np.subtract(*cal.interval(*at, 80)[::-1])[0] for name, cal in (("plain", plain), ("mapped", mapped))}
+    # Then steps 1-11 keep the windows' tails, steps 12-30 take the remapped ones, and one bucket is counted
+    assert np.flatnonzero(plain.bucket_of_step == 0).max() == 10
+    np.testing.assert_allclose(width["mapped"][:11], width["plain"][:11])
+    assert (width["mapped"][11:] > 3 * width["plain"][11:]).all()
+    assert (plain.remapped, mapped.remapped) == (0, 1)
+
+
+def test_a_calibration_from_one_window_is_symmetric_even_inside_a_longer_backtest():
+    # Given two backtest windows whose errors lean opposite ways (actual above, then below the forecast)
+    rng = np.random.default_rng(3)
+    actual = np.vstack([rng.normal(5.0, 1.0, 200), rng.normal(-5.0, 1.0, 200)])
+    run = BacktestRun(BacktestSpec(200, 2, 200), np.zeros(2, int), np.array([0, 200]), np.array([0, 1]),
+                      np.arange(1, 201), actual, np.ones(2), {"lgbm": np.zeros((2, 200))}, np.ones(1), 24)
+    at = (np.zeros((1, 200)), np.ones(1), np.zeros(1, int), np.array([400]), 80)
+    # When intervals are calibrated on both windows, and on the first alone (a leave-one-window-out fold)
+    lo_both, hi_both = run.calibration("lgbm", 0.0).interval(*at)
+    lo_one, hi_one = run.calibration("lgbm", 0.0, np.array([True, False])).interval(*at)
+    # Then one window's lean is not trusted: its interval is symmetric and as wide as its errors
+    np.testing.assert_allclose(hi_one, -lo_one)
+    assert 5.5 < hi_one.mean() < 7.5
+    # While two windows keep the shape they show together (here both ways, about as wide)
+    assert lo_both.mean() < -4 and hi_both.mean() > 4
+    assert run.windows_scored() == 2 and run.windows_scored(np.array([True, False])) == 1
 
 def test_results_are_written_to_the_lake_and_rerunning_replaces_them(tmp_path, small_config):
     data = generate_fleet(3, 15, "1h", seed=1).select("series_id", "ts", "value")

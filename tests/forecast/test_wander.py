@@ -54,3 +54,15 @@ def test_long_horizon_intervals_take_the_spread_of_the_whole_history(small_confi
         plain.forecasts.filter(early).select("lo80", "hi95"))
     assert not result.forecasts.filter(pl.col("step") > 30)["hi80"].equals(
         plain.forecasts.filter(pl.col("step") > 30)["hi80"])
+
+
+def test_the_caveat_says_tails_were_widened_only_where_they_were(small_config):
+    # Given one series with 130 days of history: one backtest window 90 days ahead, so one bucket of
+    # horizon steps that starts in the first week (it keeps the window's tails: nothing is remapped)
+    history = shifting_fleet(1, seed=2).filter(pl.col("ts") < START + timedelta(days=130))
+    # When the next 90 days are forecast
+    result = fit_forecast(history, 90, "1d", config=small_config)
+    # Then the forecast does not claim its tails took the history's spread: it says they may be too narrow
+    caveats = " ".join(result.model_card["caveats"])
+    assert "its intervals beyond the first weeks may be too narrow" in caveats
+    assert "as wide as its level moved" not in caveats and "one backtest window only" in caveats
