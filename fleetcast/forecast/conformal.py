@@ -33,7 +33,7 @@ the next day in the 80 % interval; docs/adr/0007).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -113,6 +113,7 @@ class Calibration:
     level_power: float
     ancestors: np.ndarray | None = None
     remapped: int = 0
+    counts: list[int] = field(default_factory=list)  # residuals measured per bucket (mirroring and remapping add more)
 
     @classmethod
     def fit(cls, actual: np.ndarray, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray,
@@ -142,13 +143,14 @@ class Calibration:
         """
         col_bucket = _buckets(np.sum(np.isfinite(u), axis=0))
         residuals = [_finite(u[:, col_bucket == b]) for b in range(int(col_bucket.max()) + 1)]
+        counts = [r.size for r in residuals]
         residuals = [np.sort(np.concatenate([-np.abs(r), np.abs(r)]) if symmetric else r) for r in residuals]
         mapped = [None if remap is None else remap(col_bucket == b, r) for b, r in enumerate(residuals)]
         residuals = [r if m is None else m for r, m in zip(residuals, mapped, strict=True)]
         nearest = np.clip(np.searchsorted(steps, np.arange(1, horizon + 1)), 0, steps.size - 1)
         bucket_of_step = col_bucket[nearest]
         return cls(horizon, bucket_of_step, residuals, errors, level_power,
-                   _ancestors(bucket_of_step, len(residuals), week), sum(m is not None for m in mapped))
+                   _ancestors(bucket_of_step, len(residuals), week), sum(m is not None for m in mapped), counts)
 
     def _sigma(self, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray, origins: np.ndarray,
                factor: np.ndarray | None) -> np.ndarray:
@@ -218,9 +220,9 @@ class Calibration:
             "buckets": [
                 {"first_step": int(steps[self.bucket_of_step == b].min()),
                  "last_step": int(steps[self.bucket_of_step == b].max()),
-                 "n": int(res.size),
+                 "n": self.counts[b],
                  "quantiles": [round(float(table[j, b]), 4) for j in range(len(probs))]}
-                for b, res in enumerate(self.residuals)
+                for b in range(len(self.residuals))
             ],
         }
 

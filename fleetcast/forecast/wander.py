@@ -35,6 +35,7 @@ from fleetcast.forecast.panel import Panel, min_history
 
 MAX_CELLS = 1_000_000
 MIN_RESIDUALS = 30
+MAX_RATIO = 10.0
 
 
 def needs_history(horizon: int, span: int, panel: Panel, layout: Layout) -> bool:
@@ -117,14 +118,17 @@ def mapped_residuals(model: np.ndarray, windows: np.ndarray, history: np.ndarray
     >>> r = mapped_residuals(model, windows, history)
     >>> np.quantile(r, [0.1, 0.9]).round(1).tolist()  # 1.28 * (6 * 1.28) / (3 + 2 * 0.84)
     [-2.1, 2.1]
+    >>> calm = np.where(np.arange(2000) < 1500, 1e-12, windows)  # the slot mean exact, but for rounding
+    >>> float(np.quantile(mapped_residuals(model, calm, history), 0.9).round(1))  # unbounded: 3.5e12
+    8.1
     """
     m, w, h = (np.sort(np.abs(a[np.isfinite(a)])) for a in (model, windows, history))
     if min(m.size, w.size, h.size) < MIN_RESIDUALS:
         return None
     p = (np.arange(m.size) + 0.5) / m.size
-    denominator = _quantiles(w, p)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(denominator > 0, _quantiles(h, p) / denominator, 1.0)
+    numerator, denominator = _quantiles(h, p), _quantiles(w, p)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a slot mean (nearly) exact on the windows:
+        ratio = np.where(numerator > 0, np.minimum(numerator / denominator, MAX_RATIO), 1.0)  # bounded
     half = np.sort(m * ratio)  # m's sorted values are (about) its own quantiles at p
     return np.concatenate([-half[::-1], half])
 

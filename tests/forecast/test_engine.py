@@ -114,6 +114,8 @@ def test_a_backtest_with_one_scored_window_reports_no_coverage_and_keeps_the_mod
     np.testing.assert_allclose(above_zero["hi80"] - above_zero["yhat"], above_zero["yhat"] - above_zero["lo80"])
     inside = ((f["actual"] >= f["lo80"]) & (f["actual"] <= f["hi80"])).mean()
     assert f.height == 288 and inside >= 0.5  # the window's own lopsided tails covered 6% (bench)
+    # And the model card counts the residuals measured, not their mirror images
+    assert sum(b["n"] for b in result.model_card["intervals"]["residual_quantiles"]["buckets"]) == 288
     # And a backtest of one window by design is no different: its coverage is not its own fit's
     alone = fit_forecast(data, 288, "5min", config=small_config, windows=1)
     assert alone.model_card["backtest"]["windows"] == 1 and alone.backtest["coverage80"].is_nan().all()
