@@ -108,7 +108,8 @@ def mapped_residuals(model: np.ndarray, windows: np.ndarray, history: np.ndarray
     """A bucket's residuals with the whole history's spread: symmetric, sorted (None when too few).
 
     ``model`` holds the model's residuals on the windows, ``windows`` and ``history`` the slot
-    mean's there and over the history (any sign, NaN for gaps).
+    mean's there and over the history (any sign, NaN for gaps). The ratio of the history's quantile
+    to the windows' is at most ``MAX_RATIO``.
 
     Examples
     --------
@@ -127,8 +128,8 @@ def mapped_residuals(model: np.ndarray, windows: np.ndarray, history: np.ndarray
         return None
     p = (np.arange(m.size) + 0.5) / m.size
     numerator, denominator = _quantiles(h, p), _quantiles(w, p)
-    with np.errstate(invalid="ignore", divide="ignore"):  # a slot mean (nearly) exact on the windows:
-        ratio = np.where(numerator > 0, np.minimum(numerator / denominator, MAX_RATIO), 1.0)  # bounded
+    with np.errstate(invalid="ignore", divide="ignore"):  # bounded: the slot mean may be exact on the windows
+        ratio = np.where(numerator > 0, np.minimum(numerator / denominator, MAX_RATIO), 1.0)
     half = np.sort(m * ratio)  # m's sorted values are (about) its own quantiles at p
     return np.concatenate([-half[::-1], half])
 
