@@ -46,10 +46,10 @@ def run(args: argparse.Namespace) -> int:
     power = choose_level_power(backtest)
     pooled = pooled_scores(backtest, panel, power)
     table = sys.stderr if args.out == "-" else sys.stdout
-    scored = len(set(backtest.window.tolist()))  # windows without enough history before them are left out
-    windows = f"{scored} windows" if scored == spec.windows else f"{scored} windows (of {spec.windows} asked for)"
-    print(f"backtest: {panel.n_series} series at {panel.freq.name}, {windows} x {spec.horizon} "
-          f"steps, origins {spec.step} steps apart", file=table)
+    scored = backtest.windows_scored()  # windows without history before them or values in them are left out
+    asked = "" if scored == spec.windows else f" (of {spec.windows} asked for)"
+    print(f"backtest: {panel.n_series} series at {panel.freq.name}, {scored} window{'s' * (scored != 1)}{asked} x "
+          f"{spec.horizon} steps, origins {spec.step} steps apart", file=table)
     print(f"{'model':14s}" + "".join(f"{c:>12s}" for c in COLUMNS), file=table)
     best = min(BASELINES, key=lambda m: pooled[m]["rmse"])
     for method, scores in pooled.items():
@@ -57,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
     verdict = ("beats" if pooled["lgbm"]["rmse"] < pooled[best]["rmse"] else
                "ties with" if pooled["lgbm"]["rmse"] == pooled[best]["rmse"] else "does NOT beat")
     print(f"lgbm {verdict} the best baseline ({best}) on RMSE", file=table)
+    if scored < 2:
+        print("coverage: not measured; intervals are checked on windows they were not fitted to, and there "
+              "is only one", file=table)
     if args.out:
         try:
             scores = score_backtest(backtest, panel, power)

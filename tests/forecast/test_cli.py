@@ -261,6 +261,19 @@ def test_backtest_says_how_many_windows_it_scored_and_when_the_model_ties(tmp_pa
     assert "lgbm ties with the best baseline" in out
 
 
+def test_backtest_of_one_window_says_its_coverage_is_not_measured(tmp_path, capsys, nab_dir):
+    # Given 3.3 days of real 5-minute network traffic: room for one day-ahead window of the two asked for
+    lines = (nab_dir / "iio_us-east-1_i-a2eb1cd9_NetworkIn.csv").read_text().splitlines()
+    src = tmp_path / "iio.csv"
+    src.write_text("\n".join(lines[:956]) + "\n")
+    # When it is backtested a day ahead
+    code = main(["backtest", "--input", str(src), "--horizon", "288", *FAST])
+    out = capsys.readouterr().out
+    # Then the header counts one window, and coverage is said to be unmeasured rather than shown as 0
+    assert code == 0
+    assert "1 window (of 2 asked for) x 288 steps" in out, out
+    assert "coverage: not measured; intervals are checked on windows they were not fitted to" in out
+
 def test_a_freq_finer_than_the_data_is_forecast_with_a_note(tmp_path, capsys):
     # Given two weeks of hourly values, forecast at 5-minute steps
     src = _write(tmp_path / "load.csv", _hourly(days=14))
