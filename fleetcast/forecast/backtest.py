@@ -23,7 +23,7 @@ from fleetcast.forecast.decompose import MIN_CYCLES, blend_weight
 from fleetcast.forecast.features import Layout
 from fleetcast.forecast.metrics import mase_scales
 from fleetcast.forecast.model import GlobalModel, ModelConfig
-from fleetcast.forecast.panel import Panel, min_history
+from fleetcast.forecast.panel import Panel, first_origins
 from fleetcast.forecast.wander import HistoryErrors, needs_history
 
 MODEL = "lgbm"
@@ -163,7 +163,7 @@ def backtest_origins(panel: Panel, spec: BacktestSpec, layout: Layout
     """Series rows, origins and window numbers of all windows with enough history before them."""
     k = np.arange(spec.windows)
     origins = panel.last[:, None] - spec.horizon - (spec.windows - 1 - k)[None, :] * spec.step
-    ok = origins >= panel.first[:, None] + min_history(0, layout) - 1
+    ok = origins >= first_origins(panel, layout)[:, None]
     rows, window = np.nonzero(ok)
     return rows, origins[rows, window], window
 
@@ -224,9 +224,7 @@ def run_backtest(panel: Panel, spec: BacktestSpec, config: ModelConfig, layout: 
         if seasonal is not None:
             seasonal[sel] = model.predict_seasonal(panel, rows[sel], origins[sel], spec.horizon, steps)
     first_cutoff = cutoffs[0]
-    t = origins[:, None] + steps[None, :]
-    inside = t < panel.length
-    actual = np.where(inside, panel.values[rows[:, None], np.minimum(t, panel.length - 1)], np.nan)
+    actual = panel.values_after(rows, origins, steps)
     weight, blended = _blend(actual, yhat, seasonal, scale, window, how)
     forecasts = with_averaged(
         {MODEL: blended, **baseline_forecasts(panel.values, panel.freq, rows, origins, spec.horizon, steps)})

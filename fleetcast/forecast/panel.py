@@ -55,6 +55,12 @@ class Panel:
         step = np.timedelta64(self.freq.seconds, "s").astype("timedelta64[us]")
         return self.start + np.asarray(index, dtype=np.int64) * step
 
+    def values_after(self, rows: np.ndarray, origins: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """The values ``steps`` after each of ``origins`` (rows x steps), NaN past each series' last one."""
+        t = origins[:, None] + steps[None, :]
+        inside = t <= self.last[rows][:, None]
+        return np.where(inside, self.values[rows[:, None], np.minimum(t, self.length - 1)], np.nan)
+
     def subset(self, rows: np.ndarray) -> Panel:
         """The panel of series ``rows`` only."""
         return Panel([self.ids[i] for i in rows], self.start, self.freq, self.values[rows], self.first[rows],
@@ -86,6 +92,11 @@ class InsufficientHistory(ValueError):
 def min_history(horizon: int, layout: Layout) -> int:
     """Steps of history a series needs before a forecast of ``horizon`` steps can be backtested."""
     return horizon + max(2 * layout.day, 28)
+
+
+def first_origins(panel: Panel, layout: Layout) -> np.ndarray:
+    """Each series' first origin with history enough before it for a backtest window."""
+    return panel.first + min_history(0, layout) - 1
 
 
 def usable_series(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, dict[str, str]]:

@@ -31,7 +31,7 @@ import numpy as np
 from fleetcast.forecast.baselines import baseline_forecasts
 from fleetcast.forecast.conformal import Remap, sigma
 from fleetcast.forecast.features import Layout, local_scale
-from fleetcast.forecast.panel import Panel, min_history
+from fleetcast.forecast.panel import Panel, first_origins
 
 MAX_CELLS = 1_000_000
 MIN_RESIDUALS = 30
@@ -71,8 +71,7 @@ class HistoryErrors:
         """Forecasts at ``steps`` from each day of each series' history (from the first day with
         history enough for a backtest), evenly thinned to at most ``MAX_CELLS`` values."""
         day = max(layout.day, 1)
-        firsts = panel.first + min_history(0, layout) - 1
-        per = [np.arange(first, last, day) for first, last in zip(firsts, panel.last, strict=True)]
+        per = [np.arange(f, last, day) for f, last in zip(first_origins(panel, layout), panel.last, strict=True)]
         rows = np.repeat(np.arange(panel.n_series), [o.size for o in per])
         origins = np.concatenate(per) if per else np.empty(0, dtype=np.int64)
         cap = max(1, MAX_CELLS // max(1, steps.size))
@@ -80,10 +79,8 @@ class HistoryErrors:
             pick = np.linspace(0, rows.size - 1, cap).astype(np.int64)
             rows, origins = rows[pick], origins[pick]
         baseline = baseline_forecasts(panel.values, panel.freq, rows, origins, horizon, steps)["slot_mean"]
-        t = origins[:, None] + steps[None, :]
-        actual = np.where(t <= panel.last[rows][:, None],
-                          panel.values[rows[:, None], np.minimum(t, panel.length - 1)], np.nan)
-        return cls(actual, baseline, local_scale(panel.values, rows, origins, layout.week), steps, layout.week)
+        return cls(panel.values_after(rows, origins, steps), baseline,
+                   local_scale(panel.values, rows, origins, layout.week), steps, layout.week)
 
     def remap(self, actual: np.ndarray, slot_mean: np.ndarray, scale: np.ndarray, level_power: float) -> Remap:
         """The :class:`~fleetcast.forecast.conformal.Calibration` remap for backtest windows whose

@@ -274,6 +274,7 @@ def test_backtest_of_one_window_says_its_coverage_is_not_measured(tmp_path, caps
     assert "1 window (of 2 asked for) x 288 steps" in out, out
     assert "coverage: not measured; intervals are checked on windows they were not fitted to" in out
 
+
 def test_a_freq_finer_than_the_data_is_forecast_with_a_note(tmp_path, capsys):
     # Given two weeks of hourly values, forecast at 5-minute steps
     src = _write(tmp_path / "load.csv", _hourly(days=14))

@@ -111,6 +111,7 @@ def test_a_calibration_from_one_window_is_symmetric_even_inside_a_longer_backtes
     assert lo_both.mean() < -4 and hi_both.mean() > 4
     assert run.windows_scored() == 2 and run.windows_scored(np.array([True, False])) == 1
 
+
 def test_results_are_written_to_the_lake_and_rerunning_replaces_them(tmp_path, small_config):
     data = generate_fleet(3, 15, "1h", seed=1).select("series_id", "ts", "value")
     result = fit_forecast(data, 6, "1h", config=small_config)
