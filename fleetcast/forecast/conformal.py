@@ -9,7 +9,9 @@ are taken, so intervals widen and narrow with the series:
 - ``|yhat| ** p`` makes intervals wider at busy hours than at night (count-like noise, ``p = 0.5``);
 - the *error factor* is each series' own recent error level (recency-weighted RMS of its normalised
   residuals realised before the origin, shrunk towards the fleet's), so noisy and quiet series
-  sharing a model keep their own widths, and intervals widen after surprises (adaptive).
+  sharing a model keep their own widths, and intervals widen after surprises (adaptive). A run of
+  large errors raises it; one burst does not: each squared residual counts at most ``BURST_CAP``
+  times its series' median (a glitch of 1,000 times a NASA bin about doubled the next day's intervals).
 
 The residuals of window ``k`` are studentised by the error factor known at *its* origin, exactly as
 a forecast is at its own origin, so the quantiles stay calibrated for the adaptive widths.
@@ -42,6 +44,7 @@ Remap = Callable[[np.ndarray, np.ndarray], "np.ndarray | None"]
 LEVELS = (80, 95)
 MIN_PER_BUCKET = 150
 PRIOR_WEIGHT = 50.0
+BURST_CAP = 100.0  # a squared residual over 100x the median: |z| over 6.7 sigma for Gaussian errors
 
 
 @dataclass
@@ -50,7 +53,9 @@ class ErrorScale:
 
     Only residuals already realised at the query time count (their target time ``t <= at``), with
     weight ``exp(-(at - t) / decay)``, plus ``PRIOR_WEIGHT`` pseudo-residuals at the fleet's mean
-    square, so intervals widen after a run of large errors and narrow again after calm ones.
+    square, so intervals widen after a run of large errors and narrow again after calm ones. Squares
+    are capped at ``BURST_CAP`` times the series' median, so that a one-off burst (or a glitch in the data)
+    is one large error, not a recent error level of thousands.
     """
 
     series: np.ndarray
@@ -66,7 +71,8 @@ class ErrorScale:
         ok = np.isfinite(z)
         series = np.broadcast_to(rows[:, None], z.shape)[ok]
         order = np.lexsort((t[ok], series))
-        z2 = (z[ok] ** 2)[order]
+        with np.errstate(over="ignore"):
+            z2 = _capped(np.square(z[ok])[order], series[order])
         prior = float(z2.mean()) if z2.size and z2.mean() > 0 else 1.0
         return cls(series[order], t[ok][order], z2, prior, float(max(decay, 1.0)))
 
@@ -245,6 +251,23 @@ def sigma(yhat: np.ndarray, scale: np.ndarray, level_power: float) -> np.ndarray
     level = np.maximum(np.abs(yhat), 0.05 * scale)
     level = np.where(np.isfinite(level), level, scale)
     return np.maximum(scale ** (1 - level_power) * level**level_power, 1e-12)
+
+
+def _capped(z2: np.ndarray, series: np.ndarray) -> np.ndarray:
+    """Squares ``z2`` (grouped by ``series``) capped at ``BURST_CAP`` times their series' median.
+
+    Examples
+    --------
+    >>> _capped(np.array([1.0, 2.0, 3.0, 1e6, 4.0, 0.0, 9.0]), np.array([0, 0, 0, 0, 1, 1, 1])).tolist()
+    [1.0, 2.0, 3.0, 250.0, 4.0, 0.0, 9.0]
+    """
+    out = z2.copy()
+    bounds = np.flatnonzero(np.diff(series)) + 1
+    for part in np.split(np.arange(z2.size), bounds):
+        typical = float(np.median(z2[part])) if part.size else 0.0
+        if typical > 0:
+            out[part] = np.minimum(z2[part], BURST_CAP * typical)
+    return out
 
 
 def _conformal_quantile(sorted_res: np.ndarray, q: float) -> float:

@@ -71,3 +71,20 @@ def test_the_spike_guard_leaves_ordinary_load_alone_and_looks_only_backwards(nas
     tampered = burst.copy()
     tampered[0, 12001:] = 1e9
     np.testing.assert_array_equal(guard_spikes(tampered, 2016)[0, :12001], guarded[0, :12001])
+
+
+def test_a_one_off_burst_in_the_last_days_does_not_widen_the_next_days_intervals(nasa_requests, small_config):
+    # Given NASA's 5-minute requests to Aug 31, and the same with one bin at 1,000 times its count
+    # (a counter glitch) three and a half days before the end
+    history = nasa_requests("5min")
+    glitch = history.height - 1000
+    spiked = history.with_columns(value=pl.when(pl.int_range(pl.len()) == glitch).then(pl.col("value") * 1000)
+                                  .otherwise(pl.col("value")))
+    widths = {}
+    for name, data in (("plain", history), ("spiked", spiked)):
+        fc = fit_forecast(data, 288, "5min", config=small_config, gate=False).forecasts
+        widths[name] = {level: (fc[f"hi{level}"] - fc[f"lo{level}"]).mean() for level in (80, 95)}
+    # Then the next day's intervals are as wide as without it (they were twice as wide at 80 %,
+    # when the burst's squared error dominated the series' recent error level)
+    for level in (80, 95):
+        assert widths["spiked"][level] == pytest.approx(widths["plain"][level], rel=0.05), widths

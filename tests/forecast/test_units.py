@@ -8,6 +8,7 @@ import polars as pl
 from fleetcast.forecast import fit_forecast
 from fleetcast.forecast.backtest import BacktestRun, BacktestSpec
 from fleetcast.forecast.baselines import baseline_forecasts
+from fleetcast.forecast import conformal
 from fleetcast.forecast.conformal import Calibration, ErrorScale
 from fleetcast.forecast.frequency import Frequency
 from fleetcast.forecast.gate import rival_is_better
@@ -157,3 +158,31 @@ def test_gate_counts_overlapping_windows_as_correlated_evidence():
     # And a model that is worse in every window is still replaced when windows overlap
     assert rival_is_better(np.abs(rng.normal(1.0, 0.2, 40)), overlap=2)
     assert rival_is_better(np.abs(rng.normal(1.0, 0.2, 40)), overlap=9)
+
+
+def test_the_error_factor_follows_a_run_of_large_errors_but_not_one_burst(monkeypatch):
+    # Given 40 windows x 12 steps of one series' normalised residuals, 12 steps apart
+    z = np.random.default_rng(4).normal(0.0, 1.0, (40, 12))
+    origins, steps = np.arange(40) * 12, np.arange(1, 13)
+
+    def factor_after(residuals: np.ndarray) -> float:
+        errors = ErrorScale.from_residuals(residuals, np.zeros(40, int), origins, steps, 12.0)
+        return float(errors.at(np.zeros(1, int), np.array([480]))[0])
+    # When the last three windows' errors are three times as large, the factor follows them
+    run = z.copy()
+    run[37:] *= 3.0
+    assert factor_after(run) > 1.5 * factor_after(z)
+    # But one burst in the last window, of a million or of 1e300, moves it by a fraction
+    for burst in (1e6, 1e300):
+        spiked = z.copy()
+        spiked[39, 5] = burst
+        assert factor_after(z) < factor_after(spiked) < 1.5 * factor_after(z)
+    # And a series thirty times as noisy as the rest of its fleet has no burst: nothing is capped
+    both = np.vstack([z, 30 * z])
+
+    def factors() -> np.ndarray:
+        errors = ErrorScale.from_residuals(both, np.repeat([0, 1], 40), np.tile(origins, 2), steps, 12.0)
+        return errors.at(np.array([0, 1]), np.array([480, 480]))
+    capped = factors()
+    monkeypatch.setattr(conformal, "BURST_CAP", np.inf)
+    np.testing.assert_array_equal(capped, factors())
