@@ -6,6 +6,10 @@ shown as one line on stderr with a non-zero exit, never as a traceback.
 
 from __future__ import annotations
 
+LARGEST_VALUE = 1e100
+"""Largest magnitude of an input value: no measurement comes near it, and the squares and sums that
+scores and intervals are made of overflow beyond about 1e150. Larger values are rejected as garbage."""
+
 
 class FleetcastError(Exception):
     """A problem with the user's input or request, described in words they can act on."""

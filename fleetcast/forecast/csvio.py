@@ -26,7 +26,7 @@ from typing import IO
 import numpy as np
 import polars as pl
 
-from fleetcast.errors import FleetcastError, InputError
+from fleetcast.errors import LARGEST_VALUE, FleetcastError, InputError
 from fleetcast.forecast.features import Layout
 from fleetcast.forecast.frequency import Frequency
 from fleetcast.forecast.panel import InsufficientHistory, Panel, list_reasons, to_panel, usable_series
@@ -222,6 +222,9 @@ def _parse_values(raw: list[str], lines: list[int], name: str) -> list[float | N
                              path=name, line=line, field="value") from None
         if not np.isfinite(value):
             raise InputError(f"value {token!r} is not finite", path=name, line=line, field="value")
+        if abs(value) > LARGEST_VALUE:
+            raise InputError(f"value {token!r} is beyond ±{LARGEST_VALUE:g}, larger than any measurement",
+                             path=name, line=line, field="value")
         out.append(value)
     return out
 

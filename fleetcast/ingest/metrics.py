@@ -6,8 +6,9 @@ Layouts:
 - single series: ``timestamp, value`` (server and metric from options or the file name)
 
 Percent metrics are stored in 0-100. Values slightly above 100 (within ``tolerance``) are clipped to
-100; negative, non-numeric, NaN and far-above-100 values are rejected with their reason, as are
-lines with an unreadable timestamp or an empty server id, and repeated samples (the last is kept).
+100; negative, non-numeric, NaN, far-above-100 and absurd (beyond 1e100) values are rejected with
+their reason, as are lines with an unreadable timestamp or an empty server id, and repeated samples
+(the last is kept).
 A line counts as parsed when at least one of its values is used.
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from fleetcast.errors import InputError
+from fleetcast.errors import LARGEST_VALUE, InputError
 from fleetcast.ingest import columns as cols
 from fleetcast.ingest.detect import csv_separator
 from fleetcast.ingest.reader import PARQUET_MAGIC, head_bytes, open_binary, read_blocks
@@ -298,6 +299,8 @@ def _reason(tolerance: float) -> pl.Expr:
         .when(value.is_nan()).then(pl.lit("value is NaN"))
         .when(value.is_infinite()).then(pl.lit("value is infinite"))
         .when(value < 0).then(pl.format("negative value {}", raw))
+        .when(value > LARGEST_VALUE).then(pl.format("value {} is beyond {}, larger than any measurement", raw,
+                                                    pl.lit(f"{LARGEST_VALUE:g}")))
         .when(pl.col("percent") & (value > 100 + tolerance))
         .then(pl.format("value {} is above 100% (more than {} points over)", raw, pl.lit(tolerance)))
     )

@@ -91,6 +91,8 @@ def test_forecast_keeps_series_ids_and_space_separated_naive_times(tmp_path):
     (["2024-01-01T00:00:00,1"], "timestamp,value", ["--freq", "weekly"],
      "forecast: error: --freq: unknown frequency 'weekly'"),
     (["2024-01-01T00:00:00,1_000"], "timestamp,value", [], "bad.csv:2 [value]: value '1_000' is not a number"),
+    (["2024-01-01T00:00:00,1", "2024-01-01T01:00:00,-2e300"], "timestamp,value", [],
+     "bad.csv:3 [value]: value '-2e300' is beyond ±1e+100, larger than any measurement"),
     (["2024-01-01T00:00:00,1", "2024-01-01T00:00:00,3"], "timestamp,value", [],
      "bad.csv:3 [timestamp]: duplicate timestamp 2024-01-01T00:00:00"),
     ([], "", [], "empty file"),

@@ -79,6 +79,17 @@ def test_out_of_range_values_are_rejected_with_reasons(tmp_path):
     assert m.rejects.filter(pl.col("line") == 6)["raw"].to_list() == ["yesterday,a,1,1"]
 
 
+def test_absurdly_large_values_are_rejected_but_large_byte_counts_are_not(tmp_path):
+    # Given network bytes per interval: a busy link's 4.5e13, and a garbage 1e300
+    path = write(tmp_path, "timestamp,server_id,network_bytes\n2024-01-01T00:00:00Z,a,4.5e13\n"
+                 "2024-01-01T00:05:00Z,a,1e300\n")
+    m = read_metrics(path)
+    # Then only the garbage is rejected, with its reason
+    assert m.samples["value"].to_list() == [4.5e13]
+    assert m.rejects.select("line", "reason").rows() == [
+        (3, "value 1e300 is beyond 1e+100, larger than any measurement")]
+
+
 def test_fractions_are_detected_and_scaled(tmp_path):
     path = write(tmp_path, "timestamp,server_id,cpu,memory\n2024-01-01,a,0.25,0.5\n2024-01-02,a,0.75,1.0\n")
     m = read_metrics(path)
