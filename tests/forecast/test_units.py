@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from fleetcast.forecast import fit_forecast
+from fleetcast.forecast import conformal, fit_forecast
 from fleetcast.forecast.backtest import BacktestRun, BacktestSpec
 from fleetcast.forecast.baselines import baseline_forecasts
-from fleetcast.forecast import conformal
 from fleetcast.forecast.conformal import Calibration, ErrorScale
 from fleetcast.forecast.frequency import Frequency
 from fleetcast.forecast.gate import rival_is_better
