@@ -196,12 +196,12 @@ class Calibration:
                 self.quantile(yhat, scale, rows, origins, 1 - tail, steps, factor))
 
     def prob_above(self, yhat: np.ndarray, scale: np.ndarray, rows: np.ndarray, origins: np.ndarray,
-                   threshold) -> np.ndarray:
+                   threshold, steps: np.ndarray | None = None) -> np.ndarray:
         """P(value > threshold) at each step, from the empirical residual distribution."""
         z = (np.asarray(threshold, dtype=np.float64) - yhat) / self._sigma(yhat, scale, rows, origins, None)
         z = np.broadcast_to(z, yhat.shape)
         out = np.full(yhat.shape, np.nan)
-        buckets = self._bucket(yhat.shape[1], None)
+        buckets = self._bucket(yhat.shape[1], steps)
         for b in range(len(self.residuals)):
             cols = buckets == b
             if not cols.any():

@@ -276,7 +276,8 @@ def panel_from_csv(path: str | Path, freq: str | None, horizon: int
     try:
         usable, skipped = usable_series(panel, horizon, Layout.for_freq(panel.freq))
     except InsufficientHistory as exc:
-        raise InputError(f"{exc}; shorten --horizon or give more history", path=name) from None
+        short = any(why.startswith("too little history") for why in exc.skipped.values())
+        raise InputError(f"{exc}; shorten --horizon or give more history" if short else str(exc), path=name) from None
     return usable, style, skipped
 
 

@@ -11,7 +11,8 @@
 4. the final model, trained on all the data beside the backtest's models (or the last backtest model
    when the training sample is capped anyway, see ``ModelConfig.refit_final``), forecasting
    ``horizon`` steps after each series' last row (blended with a seasonal decomposition when
-   ``ModelConfig.blend`` asks for it).
+   ``ModelConfig.blend`` asks for it). Where the last rows are gaps (data that arrives late), the
+   forecast is made from the last value, as many steps further ahead, and so are its intervals.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class ForecastResult:
     _scale: np.ndarray | None = None
     _methods: list[str] = field(default_factory=list)
     _calibrations: dict[str, Calibration] = field(default_factory=dict)
+    _steps: np.ndarray | None = None  # steps of each forecast after its series' last value
 
     @property
     def model_version(self) -> str:
@@ -68,10 +70,9 @@ class ForecastResult:
         per_series = np.array([threshold.get(s, np.nan) if isinstance(threshold, dict) else threshold
                                for s in self._panel.ids], dtype=np.float64)
         prob = np.full(self._yhat.shape, np.nan)
-        for method in set(self._methods):
-            rows = np.flatnonzero(np.array(self._methods) == method)
-            prob[rows] = self._calibrations[method].prob_above(
-                self._yhat[rows], self._scale[rows], rows, self._panel.last[rows], per_series[rows][:, None])
+        for calibration, rows, steps in self._groups():
+            prob[rows] = calibration.prob_above(self._yhat[rows], self._scale[rows], rows,
+                                                self._panel.last_observed[rows], per_series[rows][:, None], steps)
         return self._long({"prob_above": prob})
 
     def quantiles(self, probs: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pl.DataFrame:
@@ -79,12 +80,19 @@ class ForecastResult:
         cols = {}
         for q in probs:
             out = np.full(self._yhat.shape, np.nan)
-            for method in set(self._methods):
-                rows = np.flatnonzero(np.array(self._methods) == method)
-                out[rows] = self._calibrations[method].quantile(
-                    self._yhat[rows], self._scale[rows], rows, self._panel.last[rows], q)
+            for calibration, rows, steps in self._groups():
+                out[rows] = calibration.quantile(self._yhat[rows], self._scale[rows], rows,
+                                                 self._panel.last_observed[rows], q, steps)
             cols[f"q{q:g}"] = _clip_like(out, self._panel)
         return self._long(cols)
+
+    def _groups(self):
+        """``(calibration, rows, steps)`` for the series sharing a published method and the steps
+        from their last value (later than their last row when it is a gap)."""
+        keys = [(m, int(s[0])) for m, s in zip(self._methods, self._steps, strict=True)]
+        for key in sorted(set(keys)):
+            rows = np.flatnonzero([k == key for k in keys])
+            yield self._calibrations[key[0]], rows, self._steps[rows[0]]
 
     def _long(self, columns: dict[str, np.ndarray]) -> pl.DataFrame:
         rows = np.arange(self._panel.n_series)
@@ -141,26 +149,30 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     panel = history if isinstance(history, Panel) else to_panel(history, freq, snap=snap)
     layout = Layout.for_freq(panel.freq)
     panel, skipped = usable_series(panel, horizon, layout)
-    spec = default_spec(panel, horizon, layout, windows, step)
-    run = run_backtest(panel, spec, config, layout, with_final=_refit_needed(panel, config, layout, horizon))
+    # a series whose last rows are gaps is forecast from its last value: `silent` steps more ahead
+    silent = panel.last - panel.last_observed
+    reach = horizon + int(silent.max())
+    spec = default_spec(panel, reach, layout, windows, step)
+    run = run_backtest(panel, spec, config, layout, with_final=_refit_needed(panel, config, layout, reach))
     power = choose_level_power(run)
     calibrations = {m: run.calibration(m, power, whole_history=True) for m in run.forecasts}
     scores = score_backtest(run, panel, power)
     methods, reasons = decide(run, scores, panel.ids, gate=gate, metric=gate_metric)
 
-    final = _final_model(run, panel, config, layout, horizon)
-    rows, origins = np.arange(panel.n_series), panel.last
-    yhat_model, _ = final.predict(panel, rows, origins, horizon)
-    baselines = baseline_forecasts(panel.values, panel.freq, rows, origins, horizon)
+    final = _final_model(run, panel, config, layout, reach)
+    rows, origins = np.arange(panel.n_series), panel.last_observed
+    steps = silent[:, None] + np.arange(1, horizon + 1)[None, :]
+    yhat_model, _ = final.predict(panel, rows, origins, reach)
+    baselines = baseline_forecasts(panel.values, panel.freq, rows, origins, reach)
     candidates = with_averaged({MODEL: yhat_model, **baselines})
-    yhat = np.vstack([candidates[m][i] for i, m in enumerate(methods)])
+    yhat = np.vstack([candidates[m][i, steps[i] - 1] for i, m in enumerate(methods)])
     scale = local_scale(panel.values, rows, origins, layout.week)
 
     version = model_version(panel, config, layout, horizon)
     card = model_card(version, panel, config, layout, spec, final, pooled_scores(run, panel, power),
                       methods, calibrations[MODEL], skipped, run.refits,
-                      caveats(panel, horizon, layout, calibrations[MODEL].remapped > 0)
-                      + _unchecked(scores, panel.n_series))
+                      caveats(panel, reach, layout, calibrations[MODEL].remapped > 0)
+                      + _unchecked(scores, panel.n_series) + _silent(silent, panel.freq))
     scores = scores.with_columns(
         chosen=pl.struct("series_id", "model").map_elements(
             lambda r: methods[panel.ids.index(r["series_id"])] == r["model"], return_dtype=pl.Boolean),
@@ -169,7 +181,7 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
         model_version=pl.lit(version),
     )
     result = ForecastResult(pl.DataFrame(), scores, card, skipped, final, panel, yhat, scale, methods,
-                            calibrations)
+                            calibrations, steps)
     result.forecasts = _forecast_frame(result, version)
     return result
 
@@ -245,13 +257,32 @@ def caveats(panel: Panel, horizon: int, layout: Layout, widened: bool = False) -
 
 
 def _unchecked(scores: pl.DataFrame, n_series: int) -> list[str]:
-    """The caveat for series whose intervals no backtest window could check (a single window)."""
-    n = scores.filter((pl.col("model") == MODEL) & pl.col("coverage80").is_nan()).height
+    """The caveats for series whose intervals no backtest window could check: a single window, or
+    none (a series just long enough for the horizon, when another one's last rows are gaps)."""
+    model = scores.filter(pl.col("model") == MODEL)
+    one, none = model.filter(pl.col("coverage80").is_nan()).height, n_series - model.height
+    out = []
+    if one:
+        which, its = ("series has", "its") if one == 1 else ("series have", "their")
+        out.append(f"{one} of {n_series} {which} history for one backtest window only: {its} intervals are not "
+                   f"checked out of sample; they are as wide on both sides as that window's errors, and may be too "
+                   f"narrow")
+    if none:
+        which, its = ("series has", "its") if none == 1 else ("series have", "their")
+        out.append(f"{none} of {n_series} {which} no backtest window: {its} intervals are the other series' "
+                   f"errors, not checked on {'it' if none == 1 else 'them'}")
+    return out
+
+
+def _silent(silent: np.ndarray, freq: Frequency) -> list[str]:
+    """The caveat for series whose last rows are gaps: forecast from their last value, further ahead."""
+    n = int((silent > 0).sum())
     if not n:
         return []
-    which, its = ("series has", "its") if n == 1 else ("series have", "their")
-    return [f"{n} of {n_series} {which} history for one backtest window only: {its} intervals are not checked "
-            f"out of sample; they are as wide on both sides as that window's errors, and may be too narrow"]
+    which, its = ("series ends", "its") if n == 1 else ("series end", "their")
+    return [f"{n} of {silent.size} {which} with up to {int(silent.max())} steps of {freq.name} without values: "
+            f"{its} forecasts are made from {its} last value, as many steps further ahead, and {its} intervals "
+            f"are as wide as that far ahead"]
 
 
 def _forecast_frame(result: ForecastResult, version: str) -> pl.DataFrame:
@@ -260,10 +291,9 @@ def _forecast_frame(result: ForecastResult, version: str) -> pl.DataFrame:
     for level in LEVELS:
         lo = np.empty_like(result._yhat)
         hi = np.empty_like(result._yhat)
-        for method in set(result._methods):
-            rows = np.flatnonzero(np.array(result._methods) == method)
-            lo[rows], hi[rows] = result._calibrations[method].interval(
-                result._yhat[rows], result._scale[rows], rows, panel.last[rows], level)
+        for calibration, rows, steps in result._groups():
+            lo[rows], hi[rows] = calibration.interval(result._yhat[rows], result._scale[rows], rows,
+                                                      panel.last_observed[rows], level, steps)
         cols[f"lo{level}"], cols[f"hi{level}"] = lo, hi
     cols = {k: _clip_like(v, panel) for k, v in cols.items()}
     h = result._yhat.shape[1]

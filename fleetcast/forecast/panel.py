@@ -50,6 +50,12 @@ class Panel:
         what models learn from and read. Computed once per panel (about 0.6 s for 1,000 x 4,320)."""
         return guard_spikes(self.values, self.freq.week)
 
+    @cached_property
+    def last_observed(self) -> np.ndarray:
+        """Index of each series' last value that is not a gap (``first - 1`` when there is none)."""
+        seen = ~np.isnan(self.values[:, ::-1])
+        return np.where(seen.any(axis=1), self.length - 1 - np.argmax(seen, axis=1), self.first - 1)
+
     def times(self, index: np.ndarray) -> np.ndarray:
         """The datetime64[us] of grid indexes."""
         step = np.timedelta64(self.freq.seconds, "s").astype("timedelta64[us]")
@@ -94,6 +100,12 @@ def min_history(horizon: int, layout: Layout) -> int:
     return horizon + max(2 * layout.day, 28)
 
 
+def max_silence(horizon: int, layout: Layout) -> int:
+    """Most gap steps a series may end with and still be forecast (from its last value): the horizon
+    or a day, whichever is longer."""
+    return max(horizon, layout.day)
+
+
 def first_origins(panel: Panel, layout: Layout) -> np.ndarray:
     """Each series' first origin with history enough before it for a backtest window."""
     return panel.first + min_history(0, layout) - 1
@@ -101,15 +113,20 @@ def first_origins(panel: Panel, layout: Layout) -> np.ndarray:
 
 def usable_series(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, dict[str, str]]:
     """The panel without the series too short for ``horizon`` (:func:`min_history`, half of it
-    observed), and why each was left out; raises :class:`InsufficientHistory` when none is left."""
+    observed) or silent for longer than :func:`max_silence` at the end, and why each was left out;
+    raises :class:`InsufficientHistory` when none is left."""
     need = min_history(horizon, layout)
     observed = np.sum(~np.isnan(panel.values), axis=1)
     span = panel.last - panel.first + 1
-    ok = (span >= need) & (observed >= need // 2)
+    silent = panel.last - panel.last_observed
+    long_enough = (span >= need) & (observed >= need // 2)
+    ok = long_enough & (silent <= max_silence(horizon, layout))
     skipped = {
-        sid: f"too little history for a {horizon}-step forecast at {panel.freq.name}: {int(obs)} values over "
-             f"{int(sp)} steps (needs {need} steps, half of them observed)"
-        for sid, good, obs, sp in zip(panel.ids, ok, observed, span, strict=True) if not good
+        sid: (f"too little history for a {horizon}-step forecast at {panel.freq.name}: {int(obs)} values over "
+              f"{int(sp)} steps (needs {need} steps, half of them observed)" if not enough else
+              f"its last {int(gap)} steps are gaps, more than the horizon or a day: nothing recent to forecast from")
+        for sid, good, enough, obs, sp, gap in zip(panel.ids, ok, long_enough, observed, span, silent, strict=True)
+        if not good
     }
     if not ok.any():
         listed = list_reasons(skipped)

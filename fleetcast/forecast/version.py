@@ -20,8 +20,9 @@ from fleetcast.forecast.features import Layout
 from fleetcast.forecast.model import GlobalModel, ModelConfig
 from fleetcast.forecast.panel import Panel, as_datetime
 
-ENGINE_VERSION = 9  # 9: one burst does not raise a series' error level; 8: one backtest window gives
-# symmetric tails; 7: tails beyond a week from under a year of windows take the history's spread
+ENGINE_VERSION = 9  # 9: one burst does not raise a series' error level, and a series whose last rows
+# are gaps is forecast from its last value; 8: one backtest window gives symmetric tails; 7: tails
+# beyond a week from under a year of windows take the history's spread
 
 
 def data_fingerprint(panel: Panel) -> str:

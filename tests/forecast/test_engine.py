@@ -260,3 +260,61 @@ def test_models_trained_side_by_side_forecast_exactly_as_when_trained_one_by_one
     assert parallel.model_card["backtest"]["refits"] > 1
     assert parallel.forecasts.equals(serial.forecasts)
     assert parallel.backtest.equals(serial.backtest)
+
+
+def test_a_series_whose_last_rows_are_gaps_is_forecast_from_its_last_value(nasa_requests, small_config):
+    # Given NASA's 5-minute requests up to Aug 30 (in the late-August surge), and the same with the
+    # last hour, or the last half day, of values missing (logs that arrive late)
+    data = nasa_requests("5min")
+    origin = datetime(1995, 8, 30)
+    history = data.filter(pl.col("ts") < origin)
+    actual = data.filter(pl.col("ts") >= origin).head(288)["value"].to_numpy().astype(float)
+    scores = {}
+    for blank in (0, 12, 144):
+        late = history.with_columns(value=pl.when(pl.int_range(pl.len()) < history.height - blank)
+                                    .then(pl.col("value")))
+        result = fit_forecast(late, 288, "5min", config=small_config, gate=False)
+        fc = result.forecasts
+        # Then the forecast still starts right after the last row
+        assert fc["ts"][0] == origin and fc.height == 288
+        inside = (actual >= fc["lo80"].to_numpy()) & (actual <= fc["hi80"].to_numpy())
+        scores[blank] = (float(np.sqrt(np.mean((fc["yhat"].to_numpy() - actual) ** 2))), float(inside.mean()))
+        # And the quantiles and probabilities read the same calibration as the intervals
+        q = result.quantiles((0.1,))
+        np.testing.assert_allclose(q["q0.1"].to_numpy(), fc["lo80"].to_numpy(), rtol=1e-9)
+        p = result.prob_above(fc["hi80"].to_numpy().mean())["prob_above"].to_numpy()
+        assert np.isfinite(p).all()
+        notes = [c for c in result.model_card["caveats"] if "without values" in c]
+        assert len(notes) == (blank > 0)
+    # Then it is nearly as accurate, and its intervals nearly as honest, as with every value there
+    # (forecast from the gap as if it were a last value, an hour missing cost 15 % more error and the
+    # 80 % intervals covered 68 % instead of 75 %; half a day, 80 % more error and 35 %)
+    assert scores[12][0] < 1.1 * scores[0][0] and scores[12][1] >= 0.7, scores
+    assert scores[144][0] < 1.4 * scores[0][0] and scores[144][1] >= 0.6, scores
+
+
+def test_a_series_silent_for_longer_than_the_horizon_or_a_day_is_skipped(small_config):
+    data = generate_fleet(2, 20, "1h", seed=1).select("series_id", "ts", "value")
+    # Given two hourly series, the second without values for its last two days
+    late = (pl.col("series_id") == "s0001") & (pl.col("ts") >= datetime(2024, 1, 19))
+    silent = data.with_columns(value=pl.when(late).then(None).otherwise(pl.col("value")))
+    # When 12 hours are forecast, then only the first is, and the second is skipped with the reason
+    result = fit_forecast(silent, 12, "1h", config=small_config)
+    assert result.forecasts["series_id"].unique().to_list() == ["s0000"]
+    assert result.skipped["s0001"].startswith("its last 48 steps are gaps, more than the horizon or a day")
+
+
+def test_a_series_left_without_a_backtest_window_says_its_intervals_are_unchecked(small_config):
+    # Given two hourly series: one just long enough for a 12-hour forecast (60 hours), the other
+    # ending with a day of gaps, so the backtest reaches 36 hours past its origins
+    data = generate_fleet(2, 30, "1h", seed=2).select("series_id", "ts", "value")
+    end = data["ts"].max()
+    short = (pl.col("series_id") == "s0000") & (pl.col("ts") <= end - timedelta(hours=60))
+    late = (pl.col("series_id") == "s0001") & (pl.col("ts") > end - timedelta(hours=24))
+    data = data.filter(~short).with_columns(value=pl.when(late).then(None).otherwise(pl.col("value")))
+    result = fit_forecast(data, 12, "1h", config=small_config)
+    # Then both are forecast from the same hour on, and the short one's missing backtest is said
+    starts = result.forecasts.group_by("series_id").agg(pl.col("ts").min())["ts"]
+    assert starts.unique().to_list() == [end + timedelta(hours=1)]
+    assert result.backtest.filter(pl.col("model") == "lgbm")["series_id"].to_list() == ["s0001"]
+    assert "1 of 2 series has no backtest window" in " ".join(result.model_card["caveats"])
