@@ -24,6 +24,7 @@ bench: $(VENV)/.dev  ## re-run the benchmarks whose figures are in the README
 	$(BIN)/python bench/scaling_nasa.py
 	$(BIN)/python bench/forecast_nasa.py
 	$(BIN)/python bench/forecast_nasa_floor.py
+	$(BIN)/python bench/forecast_late_data.py
 	$(BIN)/python bench/forecast_generalisation.py
 	$(BIN)/python bench/forecast_fleet_speed.py
 	$(BIN)/python bench/risk_scale.py
