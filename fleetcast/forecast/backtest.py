@@ -1,6 +1,6 @@
 """Rolling-origin backtests of the model, the baselines and the model averaged with the slot mean.
 
-Windows end at each series' last value: origin ``k`` (of ``K``) is
+Windows end at each series' last row: origin ``k`` (of ``K``) is
 ``last - horizon - (K - 1 - k) * step``. Windows are split into a few chronological groups; each
 group's model is trained only on data up to the group's first origin and forecasts every window of
 the group from its own origin (data after an origin is never used), so all residuals are out of

@@ -11,7 +11,7 @@ are taken, so intervals widen and narrow with the series:
   residuals realised before the origin, shrunk towards the fleet's), so noisy and quiet series
   sharing a model keep their own widths, and intervals widen after surprises (adaptive). A run of
   large errors raises it; one burst does not: each squared residual counts at most ``BURST_CAP``
-  times its series' median (a glitch of 1,000 times a NASA bin about doubled the next day's intervals).
+  times its series' median (a glitch of 1,000 times a NASA bin had doubled the next day's intervals).
 
 The residuals of window ``k`` are studentised by the error factor known at *its* origin, exactly as
 a forecast is at its own origin, so the quantiles stay calibrated for the adaptive widths.
@@ -54,8 +54,8 @@ class ErrorScale:
     Only residuals already realised at the query time count (their target time ``t <= at``), with
     weight ``exp(-(at - t) / decay)``, plus ``PRIOR_WEIGHT`` pseudo-residuals at the fleet's mean
     square, so intervals widen after a run of large errors and narrow again after calm ones. Squares
-    are capped at ``BURST_CAP`` times the series' median, so that a one-off burst (or a glitch in the data)
-    is one large error, not a recent error level of thousands.
+    are capped at ``BURST_CAP`` times the series' median (of its non-zero squares), so that a one-off
+    burst (or a glitch in the data) is one large error, not a recent error level of thousands.
     """
 
     series: np.ndarray
@@ -254,19 +254,22 @@ def sigma(yhat: np.ndarray, scale: np.ndarray, level_power: float) -> np.ndarray
 
 
 def _capped(z2: np.ndarray, series: np.ndarray) -> np.ndarray:
-    """Squares ``z2`` (grouped by ``series``) capped at ``BURST_CAP`` times their series' median.
+    """Squares ``z2`` (grouped by ``series``) capped at ``BURST_CAP`` times the median of their
+    series' non-zero squares (an idle series' forecasts are often exact: zeros say nothing of its
+    errors' size).
 
     Examples
     --------
-    >>> _capped(np.array([1.0, 2.0, 3.0, 1e6, 4.0, 0.0, 9.0]), np.array([0, 0, 0, 0, 1, 1, 1])).tolist()
-    [1.0, 2.0, 3.0, 250.0, 4.0, 0.0, 9.0]
+    >>> z2, series = np.array([1, 2, 3, 1e6, 0, 0, 0, 4, 5, 1e6]), np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+    >>> _capped(z2, series).tolist()
+    [1.0, 2.0, 3.0, 250.0, 0.0, 0.0, 0.0, 4.0, 5.0, 500.0]
     """
     out = z2.copy()
     bounds = np.flatnonzero(np.diff(series)) + 1
     for part in np.split(np.arange(z2.size), bounds):
-        typical = float(np.median(z2[part])) if part.size else 0.0
-        if typical > 0:
-            out[part] = np.minimum(z2[part], BURST_CAP * typical)
+        errors = z2[part][z2[part] > 0]
+        if errors.size:
+            out[part] = np.minimum(z2[part], BURST_CAP * float(np.median(errors)))
     return out
 
 

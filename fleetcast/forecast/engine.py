@@ -113,7 +113,9 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
         Long data ``series_id, ts, value`` (``series_id`` optional) at a regular frequency; missing
         rows and null values are gaps. A :class:`Panel` is accepted as well.
     horizon
-        Steps to forecast.
+        Steps to forecast. A series whose last rows are gaps is forecast from its last value, as many
+        steps further ahead (left out when they are more than ``horizon``), and the backtest then
+        reaches as far for every series.
     freq
         ``1min``, ``5min``, ``15min``, ``1h``, ``1d``...; inferred when None.
     config
@@ -171,8 +173,9 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     version = model_version(panel, config, layout, horizon)
     card = model_card(version, panel, config, layout, spec, final, pooled_scores(run, panel, power),
                       methods, calibrations[MODEL], skipped, run.refits,
-                      caveats(panel, reach, layout, calibrations[MODEL].remapped > 0)
+                      caveats(panel, horizon + silent, layout, calibrations[MODEL].remapped > 0)
                       + _unchecked(scores, panel.n_series) + _silent(silent, panel.freq))
+    card["horizon"] = horizon  # the backtest's (card["backtest"]) reaches `silent` steps further
     scores = scores.with_columns(
         chosen=pl.struct("series_id", "model").map_elements(
             lambda r: methods[panel.ids.index(r["series_id"])] == r["model"], return_dtype=pl.Boolean),
@@ -212,7 +215,8 @@ def _final_model(run: BacktestRun, panel: Panel, config: ModelConfig, layout: La
 def caveats(panel: Panel, horizon: int, layout: Layout, widened: bool = False) -> list[str]:
     """What the backtest cannot vouch for, in words for the user (empty when nothing).
 
-    Forecasts beyond a week from less than a year plus the horizon of history: every backtest window
+    Forecasts beyond a week (``horizon``: one for all series, or each series' own) from less than a
+    year plus the horizon of history: every backtest window
     lies in the same part of the year, so the intervals have not seen how the level moves with the
     seasons. ``widened``: their tails beyond a week were remapped to the spread of the whole history
     (:mod:`fleetcast.forecast.wander`), which covers nominally on average but cannot know a season
@@ -238,15 +242,16 @@ def caveats(panel: Panel, horizon: int, layout: Layout, widened: bool = False) -
     ...                      np.array([59])), 12, Layout.for_freq(w)))  # doctest: +ELLIPSIS
     1 of 1 series has less than a year plus the horizon of history (420 days, needs 455): ...
     """
-    if horizon <= layout.week:
+    reach = np.broadcast_to(np.asarray(horizon), panel.last.shape)  # per series: further when its end is late
+    if (reach <= layout.week).all():
         return []
     step_days = panel.freq.seconds / 86_400  # weekly data has steps longer than a day
-    need = math.ceil(365 / step_days) + horizon
+    need = math.ceil(365 / step_days) + reach
     span = panel.last - panel.first + 1
-    short = span < need
+    short = (reach > layout.week) & (span < need)
     if not short.any():
         return []
-    n, days = int(short.sum()), int(np.median(span[short]) * step_days)
+    n, days, need = int(short.sum()), int(np.median(span[short]) * step_days), int(need[short].max())
     which, its = ("series has", "its") if n == 1 else ("series have", "their")
     median = "" if n == 1 else " at the median"
     consequence = (f"{its} intervals beyond a week are as wide as {its} level moved within {its} history, and a "
@@ -258,7 +263,8 @@ def caveats(panel: Panel, horizon: int, layout: Layout, widened: bool = False) -
 
 def _unchecked(scores: pl.DataFrame, n_series: int) -> list[str]:
     """The caveats for series whose intervals no backtest window could check: a single window, or
-    none (a series just long enough for the horizon, when another one's last rows are gaps)."""
+    none (a series just long enough, when another one's last rows are gaps and the backtest reaches
+    further)."""
     model = scores.filter(pl.col("model") == MODEL)
     one, none = model.filter(pl.col("coverage80").is_nan()).height, n_series - model.height
     out = []
@@ -282,7 +288,7 @@ def _silent(silent: np.ndarray, freq: Frequency) -> list[str]:
     which, its = ("series ends", "its") if n == 1 else ("series end", "their")
     return [f"{n} of {silent.size} {which} with up to {int(silent.max())} steps of {freq.name} without values: "
             f"{its} forecasts are made from {its} last value, as many steps further ahead, and {its} intervals "
-            f"are as wide as that far ahead"]
+            f"are as wide as that far ahead (the backtest of every series reaches as far)"]
 
 
 def _forecast_frame(result: ForecastResult, version: str) -> pl.DataFrame:

@@ -100,12 +100,6 @@ def min_history(horizon: int, layout: Layout) -> int:
     return horizon + max(2 * layout.day, 28)
 
 
-def max_silence(horizon: int, layout: Layout) -> int:
-    """Most gap steps a series may end with and still be forecast (from its last value): the horizon
-    or a day, whichever is longer."""
-    return max(horizon, layout.day)
-
-
 def first_origins(panel: Panel, layout: Layout) -> np.ndarray:
     """Each series' first origin with history enough before it for a backtest window."""
     return panel.first + min_history(0, layout) - 1
@@ -113,19 +107,28 @@ def first_origins(panel: Panel, layout: Layout) -> np.ndarray:
 
 def usable_series(panel: Panel, horizon: int, layout: Layout) -> tuple[Panel, dict[str, str]]:
     """The panel without the series too short for ``horizon`` (:func:`min_history`, half of it
-    observed) or silent for longer than :func:`max_silence` at the end, and why each was left out;
-    raises :class:`InsufficientHistory` when none is left."""
-    need = min_history(horizon, layout)
+    observed) or whose last values are missing for longer than the horizon, and why each was left
+    out; raises :class:`InsufficientHistory` when none is left.
+
+    A series whose last ``k`` rows are gaps is forecast ``k`` steps further ahead, from its last value
+    (see :func:`fleetcast.forecast.engine.fit_forecast`), so it needs the history of a ``horizon + k``
+    step forecast.
+    """
+    silent = panel.last - panel.last_observed
+    late = np.where(silent <= horizon, silent, 0)  # the gaps forecast over; longer silences are left out
+    need = min_history(horizon + late, layout)
     observed = np.sum(~np.isnan(panel.values), axis=1)
     span = panel.last - panel.first + 1
-    silent = panel.last - panel.last_observed
     long_enough = (span >= need) & (observed >= need // 2)
-    ok = long_enough & (silent <= max_silence(horizon, layout))
+    ok = long_enough & (silent <= horizon)
     skipped = {
-        sid: (f"too little history for a {horizon}-step forecast at {panel.freq.name}: {int(obs)} values over "
-              f"{int(sp)} steps (needs {need} steps, half of them observed)" if not enough else
-              f"its last {int(gap)} steps are gaps, more than the horizon or a day: nothing recent to forecast from")
-        for sid, good, enough, obs, sp, gap in zip(panel.ids, ok, long_enough, observed, span, silent, strict=True)
+        sid: (f"its last {int(gap)} steps are gaps, more than the horizon: nothing recent to forecast from"
+              if enough else
+              f"too little history for a {horizon}-step forecast at {panel.freq.name}: {int(obs)} values over "
+              f"{int(sp)} steps (needs {int(nd)} steps, half of them observed"
+              + (f", counting the {int(k)} gaps at its end)" if k else ")"))
+        for sid, good, enough, obs, sp, nd, gap, k in zip(panel.ids, ok, long_enough, observed, span, need, silent,
+                                                          late, strict=True)
         if not good
     }
     if not ok.any():

@@ -94,8 +94,8 @@ def test_forecast_keeps_series_ids_and_space_separated_naive_times(tmp_path):
     (["2024-01-01T00:00:00,1", "2024-01-01T01:00:00,-2e300"], "timestamp,value", [],
      "bad.csv:3 [value]: value '-2e300' is beyond ±1e+100, larger than any measurement"),
     ([f"2024-01-{1 + h // 24:02d}T{h % 24:02d}:00:00,{'' if h >= 96 else 5}" for h in range(130)], "timestamp,value",
-     ["--horizon", "6"], "bad.csv: 'series': its last 34 steps are gaps, more than the horizon or a day: nothing "
-                         "recent to forecast from"),
+     ["--horizon", "6"], "bad.csv: 'series': its last 34 steps are gaps, more than the horizon: nothing recent to "
+                         "forecast from"),
     (["2024-01-01T00:00:00,1", "2024-01-01T00:00:00,3"], "timestamp,value", [],
      "bad.csv:3 [timestamp]: duplicate timestamp 2024-01-01T00:00:00"),
     ([], "", [], "empty file"),

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import polars as pl
+import pytest
 
 from fleetcast.forecast import backtest, fit_forecast
 from fleetcast.forecast.baselines import baseline_forecasts
-from fleetcast.forecast.panel import to_panel
+from fleetcast.forecast.panel import InsufficientHistory, to_panel
 from fleetcast.forecast.synthetic import generate_fleet
 
 Z80, Z95 = 1.2816, 1.96
@@ -286,6 +287,8 @@ def test_a_series_whose_last_rows_are_gaps_is_forecast_from_its_last_value(nasa_
         assert np.isfinite(p).all()
         notes = [c for c in result.model_card["caveats"] if "without values" in c]
         assert len(notes) == (blank > 0)
+        card = result.model_card
+        assert (card["horizon"], card["backtest"]["horizon"]) == (288, 288 + blank)
     # Then it is nearly as accurate, and its intervals nearly as honest, as with every value there
     # (forecast from the gap as if it were a last value, an hour missing cost 15 % more error and the
     # 80 % intervals covered 68 % instead of 75 %; half a day, 80 % more error and 35 %)
@@ -293,7 +296,7 @@ def test_a_series_whose_last_rows_are_gaps_is_forecast_from_its_last_value(nasa_
     assert scores[144][0] < 1.4 * scores[0][0] and scores[144][1] >= 0.6, scores
 
 
-def test_a_series_silent_for_longer_than_the_horizon_or_a_day_is_skipped(small_config):
+def test_a_series_silent_for_longer_than_the_horizon_is_skipped(small_config):
     data = generate_fleet(2, 20, "1h", seed=1).select("series_id", "ts", "value")
     # Given two hourly series, the second without values for its last two days
     late = (pl.col("series_id") == "s0001") & (pl.col("ts") >= datetime(2024, 1, 19))
@@ -301,16 +304,21 @@ def test_a_series_silent_for_longer_than_the_horizon_or_a_day_is_skipped(small_c
     # When 12 hours are forecast, then only the first is, and the second is skipped with the reason
     result = fit_forecast(silent, 12, "1h", config=small_config)
     assert result.forecasts["series_id"].unique().to_list() == ["s0000"]
-    assert result.skipped["s0001"].startswith("its last 48 steps are gaps, more than the horizon or a day")
+    assert result.skipped["s0001"].startswith("its last 48 steps are gaps, more than the horizon")
+    # And a series that ends with fewer gaps needs the history of a forecast that much further ahead
+    hourly = data.filter(pl.col("series_id") == "s0000").tail(65)
+    late = hourly.with_columns(value=pl.when(pl.int_range(pl.len()) < 55).then(pl.col("value")))
+    with pytest.raises(InsufficientHistory, match=r"needs 70 steps, half of them observed, counting the 10 gaps"):
+        fit_forecast(late, 12, "1h", config=small_config)
 
 
 def test_a_series_left_without_a_backtest_window_says_its_intervals_are_unchecked(small_config):
     # Given two hourly series: one just long enough for a 12-hour forecast (60 hours), the other
-    # ending with a day of gaps, so the backtest reaches 36 hours past its origins
+    # ending with 12 hours of gaps, so the backtest reaches 24 hours past its origins
     data = generate_fleet(2, 30, "1h", seed=2).select("series_id", "ts", "value")
     end = data["ts"].max()
     short = (pl.col("series_id") == "s0000") & (pl.col("ts") <= end - timedelta(hours=60))
-    late = (pl.col("series_id") == "s0001") & (pl.col("ts") > end - timedelta(hours=24))
+    late = (pl.col("series_id") == "s0001") & (pl.col("ts") > end - timedelta(hours=12))
     data = data.filter(~short).with_columns(value=pl.when(late).then(None).otherwise(pl.col("value")))
     result = fit_forecast(data, 12, "1h", config=small_config)
     # Then both are forecast from the same hour on, and the short one's missing backtest is said
@@ -318,3 +326,15 @@ def test_a_series_left_without_a_backtest_window_says_its_intervals_are_unchecke
     assert starts.unique().to_list() == [end + timedelta(hours=1)]
     assert result.backtest.filter(pl.col("model") == "lgbm")["series_id"].to_list() == ["s0001"]
     assert "1 of 2 series has no backtest window" in " ".join(result.model_card["caveats"])
+
+
+def test_only_the_late_series_forecast_beyond_a_week_gets_the_seasons_caveat(small_config):
+    # Given two hourly series of 60 days, forecast a week ahead, the second with its last 6 hours empty
+    data = generate_fleet(2, 60, "1h", seed=3).select("series_id", "ts", "value")
+    late = (pl.col("series_id") == "s0001") & (pl.col("ts") > data["ts"].max() - timedelta(hours=6))
+    result = fit_forecast(data.with_columns(value=pl.when(late).then(None).otherwise(pl.col("value"))), 168, "1h",
+                          config=small_config)
+    # Then only the late one reaches beyond a week (174 steps from its last value), and only it is said
+    # to have too little history for the seasons ahead
+    seasons = [c for c in result.model_card["caveats"] if "less than a year" in c]
+    assert len(seasons) == 1 and seasons[0].startswith("1 of 2 series has less than a year"), seasons

@@ -176,6 +176,12 @@ def test_the_error_factor_follows_a_run_of_large_errors_but_not_one_burst(monkey
         spiked = z.copy()
         spiked[39, 5] = burst
         assert factor_after(z) < factor_after(spiked) < 1.5 * factor_after(z)
+    # Also where most residuals are exactly zero (an idle series, forecast exactly)
+    idle = np.where(np.arange(z.size).reshape(z.shape) % 5 < 3, 0.0, z)
+    spiked = idle.copy()
+    spiked[39, 5] = 1e6
+    # (capped at 100 times the median of all squares, which is 0 here, the factor rose 150,000 times)
+    assert factor_after(spiked) < 2 * factor_after(idle)
     # And a series thirty times as noisy as the rest of its fleet has no burst: nothing is capped
     both = np.vstack([z, 30 * z])
 
