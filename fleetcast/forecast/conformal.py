@@ -5,7 +5,8 @@ are taken, so intervals widen and narrow with the series:
 
     sigma = scale_at_origin ** (1 - p) * max(|yhat|, 0.05 * scale) ** p * error_factor
 
-- ``scale_at_origin`` (mean |y| over the week before the origin) follows level shifts;
+- ``scale_at_origin`` (mean |y| over the week before the origin, bursts capped as the model reads them:
+  :func:`fleetcast.forecast.features.guard_spikes`) follows level shifts;
 - ``|yhat| ** p`` makes intervals wider at busy hours than at night (count-like noise, ``p = 0.5``);
 - the *error factor* is each series' own recent error level (recency-weighted RMS of its normalised
   residuals realised before the origin, shrunk towards the fleet's), so noisy and quiet series

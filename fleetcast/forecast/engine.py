@@ -168,7 +168,7 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     baselines = baseline_forecasts(panel.values, panel.freq, rows, origins, reach)
     candidates = with_averaged({MODEL: yhat_model, **baselines})
     yhat = np.vstack([candidates[m][i, steps[i] - 1] for i, m in enumerate(methods)])
-    scale = local_scale(panel.values, rows, origins, layout.week)
+    scale = local_scale(panel.guarded, rows, origins, layout.week)
 
     version = model_version(panel, config, layout, horizon)
     card = model_card(version, panel, config, layout, spec, final, pooled_scores(run, panel, power),

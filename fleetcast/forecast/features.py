@@ -358,7 +358,8 @@ def guard_spikes(values: np.ndarray, week: int, limit: float = SPIKE_LIMIT) -> n
     a day of observations (a seventh of ``week``), and is far above the busiest hour of ordinary
     load: 20 times the weekly mean, where request counts and CPU peak at 2-6 times and bursty idle
     servers reach about 19 times. Actual values still score every forecast and calibrate the
-    intervals; only what the model learns from is capped.
+    intervals; only what the model learns from, and the local scale intervals are measured in, is
+    capped.
 
     Examples
     --------

@@ -294,7 +294,7 @@ def sample_horizons(rng: np.random.Generator, horizon: int, size: int) -> np.nda
 
 
 def _origin_scale(panel: Panel, layout: Layout, rows: np.ndarray, origins: np.ndarray) -> np.ndarray:
-    return local_scale(panel.values, rows, origins, layout.week)
+    return local_scale(panel.guarded, rows, origins, layout.week)
 
 
 def _disjoint_groups(rows: np.ndarray) -> list[np.ndarray]:

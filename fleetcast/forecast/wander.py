@@ -80,7 +80,7 @@ class HistoryErrors:
             rows, origins = rows[pick], origins[pick]
         baseline = baseline_forecasts(panel.values, panel.freq, rows, origins, horizon, steps)["slot_mean"]
         return cls(panel.values_after(rows, origins, steps), baseline,
-                   local_scale(panel.values, rows, origins, layout.week), steps, layout.week)
+                   local_scale(panel.guarded, rows, origins, layout.week), steps, layout.week)
 
     def remap(self, actual: np.ndarray, slot_mean: np.ndarray, scale: np.ndarray, level_power: float) -> Remap:
         """The :class:`~fleetcast.forecast.conformal.Calibration` remap for backtest windows whose

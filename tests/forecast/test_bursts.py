@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +88,19 @@ def test_a_one_off_burst_in_the_last_days_does_not_widen_the_next_days_intervals
     # when the burst's squared error dominated the series' recent error level)
     for level in (80, 95):
         assert widths["spiked"][level] == pytest.approx(widths["plain"][level], rel=0.05), widths
+
+
+def test_a_glitch_in_an_idle_series_does_not_widen_its_intervals(small_config):
+    # Given an idle server's hourly requests (nothing 90 % of the time, a few otherwise), and the same
+    # with one glitch of 10,000 three days before the end
+    hours = 24 * 30
+    rng = np.random.default_rng(0)
+    idle = np.where(rng.random(hours) < 0.1, rng.poisson(2, hours), 0).astype(float)
+    ts = [datetime(2024, 1, 1) + timedelta(hours=h) for h in range(hours)]
+    widths = {}
+    for name, values in (("idle", idle), ("glitch", np.where(np.arange(hours) == hours - 72, 1e4, idle))):
+        fc = fit_forecast(pl.DataFrame({"ts": ts, "value": values}), 24, "1h", config=small_config).forecasts
+        widths[name] = float((fc["hi95"] - fc["lo95"]).mean())
+    # Then the next day's 95 % intervals are about as wide (they were 50 times as wide, when the
+    # glitch was in the local scale that intervals are measured in)
+    assert widths["glitch"] < 1.5 * widths["idle"], widths
