@@ -297,8 +297,8 @@ def test_a_series_whose_last_rows_are_gaps_is_forecast_from_its_last_value(nasa_
 
 
 def test_a_series_silent_for_longer_than_the_horizon_is_skipped(small_config):
-    data = generate_fleet(2, 20, "1h", seed=1).select("series_id", "ts", "value")
     # Given two hourly series, the second without values for its last two days
+    data = generate_fleet(2, 20, "1h", seed=1).select("series_id", "ts", "value")
     late = (pl.col("series_id") == "s0001") & (pl.col("ts") >= datetime(2024, 1, 19))
     silent = data.with_columns(value=pl.when(late).then(None).otherwise(pl.col("value")))
     # When 12 hours are forecast, then only the first is, and the second is skipped with the reason
