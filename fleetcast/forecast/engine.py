@@ -27,7 +27,7 @@ from fleetcast.forecast.backtest import MODEL, BacktestRun, default_spec, run_ba
 from fleetcast.forecast.backtest_scores import choose_level_power, pooled_scores, score_backtest
 from fleetcast.forecast.baselines import baseline_forecasts
 from fleetcast.forecast.conformal import LEVELS, Calibration
-from fleetcast.forecast.features import Layout, local_scale
+from fleetcast.forecast.features import Layout
 from fleetcast.forecast.frequency import Frequency
 from fleetcast.forecast.gate import decide
 from fleetcast.forecast.model import GlobalModel, ModelConfig
@@ -164,18 +164,16 @@ def fit_forecast(history: pl.DataFrame | Panel, horizon: int, freq: str | Freque
     final = _final_model(run, panel, config, layout, reach)
     rows, origins = np.arange(panel.n_series), panel.last_observed
     steps = silent[:, None] + np.arange(1, horizon + 1)[None, :]
-    yhat_model, _ = final.predict(panel, rows, origins, reach)
+    yhat_model, scale = final.predict(panel, rows, origins, reach)
     baselines = baseline_forecasts(panel.values, panel.freq, rows, origins, reach)
     candidates = with_averaged({MODEL: yhat_model, **baselines})
     yhat = np.vstack([candidates[m][i, steps[i] - 1] for i, m in enumerate(methods)])
-    scale = local_scale(panel.guarded, rows, origins, layout.week)
 
     version = model_version(panel, config, layout, horizon)
-    card = model_card(version, panel, config, layout, spec, final, pooled_scores(run, panel, power),
+    card = model_card(version, panel, config, layout, horizon, spec, final, pooled_scores(run, panel, power),
                       methods, calibrations[MODEL], skipped, run.refits,
                       caveats(panel, horizon + silent, layout, calibrations[MODEL].remapped > 0)
                       + _unchecked(scores, panel.n_series) + _silent(silent, panel.freq))
-    card["horizon"] = horizon  # the backtest's (card["backtest"]) reaches `silent` steps further
     scores = scores.with_columns(
         chosen=pl.struct("series_id", "model").map_elements(
             lambda r: methods[panel.ids.index(r["series_id"])] == r["model"], return_dtype=pl.Boolean),

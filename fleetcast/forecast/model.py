@@ -23,7 +23,7 @@ import lightgbm as lgb
 import numpy as np
 
 from fleetcast.forecast.decompose import seasonal_forecasts
-from fleetcast.forecast.features import History, Layout, build_features, local_scale
+from fleetcast.forecast.features import History, Layout, build_features
 from fleetcast.forecast.panel import Panel
 from fleetcast.forecast.trend import estimate_slopes
 
@@ -213,7 +213,7 @@ class GlobalModel:
             z = self._predict_direct(hist, rows, origins, steps)
         t = origins[:, None] + steps[None, :]
         yhat = z + self.slopes[rows, None] * (t - self.ref[rows, None])
-        return yhat, _origin_scale(panel, self.layout, rows, origins)
+        return yhat, panel.scale_at(rows, origins)
 
     def _predict_recursive(self, panel: Panel, values: np.ndarray, rows: np.ndarray, origins: np.ndarray,
                            horizon: int) -> np.ndarray:
@@ -291,10 +291,6 @@ def sample_horizons(rng: np.random.Generator, horizon: int, size: int) -> np.nda
     log_u = np.floor(np.exp(rng.uniform(0, np.log(horizon + 1), size))).astype(np.int64)
     pick = rng.random(size) < 0.5
     return np.clip(np.where(pick, uniform, log_u), 1, horizon)
-
-
-def _origin_scale(panel: Panel, layout: Layout, rows: np.ndarray, origins: np.ndarray) -> np.ndarray:
-    return local_scale(panel.guarded, rows, origins, layout.week)
 
 
 def _disjoint_groups(rows: np.ndarray) -> list[np.ndarray]:

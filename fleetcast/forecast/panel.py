@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from fleetcast.forecast.features import Layout, guard_spikes
+from fleetcast.forecast.features import Layout, guard_spikes, local_scale
 from fleetcast.forecast.frequency import Frequency, infer_frequency
 
 
@@ -49,6 +49,11 @@ class Panel:
         """``values`` with one-off bursts capped (see :func:`~fleetcast.forecast.features.guard_spikes`):
         what models learn from and read. Computed once per panel (about 0.6 s for 1,000 x 4,320)."""
         return guard_spikes(self.values, self.freq.week)
+
+    def scale_at(self, rows: np.ndarray, origins: np.ndarray) -> np.ndarray:
+        """The local scale at each origin (:func:`~fleetcast.forecast.features.local_scale` of the
+        :attr:`guarded` values): what residuals and intervals are measured in."""
+        return local_scale(self.guarded, rows, origins, self.freq.week)
 
     @cached_property
     def last_observed(self) -> np.ndarray:

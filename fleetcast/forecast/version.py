@@ -52,11 +52,12 @@ def model_version(panel: Panel, config: ModelConfig, layout: Layout, horizon: in
     return f"lgbm-{config.strategy}-v{ENGINE_VERSION}:{digest}"
 
 
-def model_card(version: str, panel: Panel, config: ModelConfig, layout: Layout, spec: BacktestSpec,
+def model_card(version: str, panel: Panel, config: ModelConfig, layout: Layout, horizon: int, spec: BacktestSpec,
                model: GlobalModel, scores: dict, methods: list[str], calibration: Calibration,
                skipped: dict[str, str], refits: int = 1, caveats: list[str] | None = None) -> dict:
     """A JSON-ready description of the model, its data and how it scored, and what the backtest cannot
-    vouch for (``caveats``, in words)."""
+    vouch for (``caveats``, in words). ``horizon`` is the forecast's as asked; the backtest (``spec``)
+    and the model reach further when some series' last rows are gaps."""
     published = {m: methods.count(m) for m in sorted(set(methods))}
     return {
         "model_version": version,
@@ -72,7 +73,7 @@ def model_card(version: str, panel: Panel, config: ModelConfig, layout: Layout, 
             "gap_values": int(np.sum(np.isnan(panel.values))),
             "skipped_series": skipped,
         },
-        "horizon": model.horizon,
+        "horizon": horizon,
         "strategy": config.strategy,
         "features": layout.names(),
         "params": {**config.as_dict(), **{k: v for k, v in config.lgb_params().items() if k != "verbose"}},

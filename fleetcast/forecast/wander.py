@@ -30,7 +30,7 @@ import numpy as np
 
 from fleetcast.forecast.baselines import baseline_forecasts
 from fleetcast.forecast.conformal import Remap, sigma
-from fleetcast.forecast.features import Layout, local_scale
+from fleetcast.forecast.features import Layout
 from fleetcast.forecast.panel import Panel, first_origins
 
 MAX_CELLS = 1_000_000
@@ -80,7 +80,7 @@ class HistoryErrors:
             rows, origins = rows[pick], origins[pick]
         baseline = baseline_forecasts(panel.values, panel.freq, rows, origins, horizon, steps)["slot_mean"]
         return cls(panel.values_after(rows, origins, steps), baseline,
-                   local_scale(panel.guarded, rows, origins, layout.week), steps, layout.week)
+                   panel.scale_at(rows, origins), steps, layout.week)
 
     def remap(self, actual: np.ndarray, slot_mean: np.ndarray, scale: np.ndarray, level_power: float) -> Remap:
         """The :class:`~fleetcast.forecast.conformal.Calibration` remap for backtest windows whose
